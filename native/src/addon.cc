@@ -1,0 +1,15 @@
+// Entry point of the mtpkit native addon: each kernel family registers its own functions.
+#include <napi.h>
+
+namespace mtpkit {
+void InitConvert(Napi::Env env, Napi::Object exports);
+void InitQuantize(Napi::Env env, Napi::Object exports);
+}  // namespace mtpkit
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  mtpkit::InitConvert(env, exports);
+  mtpkit::InitQuantize(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(mtpkit_native, Init)
