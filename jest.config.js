@@ -1,4 +1,4 @@
-/** ts-jest compiles each file on its own (isolatedModules); `npm run typecheck` does the type checking. */
+/** ts-jest only transpiles (isolatedModules); `npm run typecheck` does the type checking. */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
@@ -6,5 +6,6 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
   },
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   testTimeout: 120000,
 };

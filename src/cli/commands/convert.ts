@@ -1,0 +1,83 @@
+/** `mtpkit convert <src> <out> --policy P`: sanitize + quantize into an MLX artifact. */
+import type { Argv, CommandModule } from 'yargs';
+import { runConvert } from '../../convert/pipeline';
+import type { TargetDType } from '../../sanitize/plan-sanitize';
+import { formatBytes, printJson, printLines } from '../output';
+import { createProgress } from '../progress';
+
+export interface CommonPlanArgs {
+  source: string;
+  policy: string;
+  override?: string[];
+  bits?: number;
+  'group-size'?: number;
+  mode?: string;
+  dtype?: TargetDType;
+  vision: 'drop' | 'keep';
+  mtp: 'keep' | 'drop';
+  json: boolean;
+}
+
+interface ConvertArgs extends CommonPlanArgs {
+  out: string;
+  force: boolean;
+  threads?: number;
+  rounding: 'metal' | 'cpu';
+  'max-shard-bytes'?: number;
+}
+
+/** Options shared by `convert` and `plan`. */
+export function planOptions<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('policy', { type: 'string', default: 'none', describe: 'quantization policy: a built-in name (see `mtpkit policies`), NAME+fp16, or a policy JSON file' })
+    .option('override', { type: 'string', array: true, describe: 'extra rule SELECTOR=ACTION, highest priority (repeatable)' })
+    .option('bits', { type: 'number', describe: 'bits for `uniform` / mixed policies' })
+    .option('group-size', { type: 'number', describe: 'group size for `uniform` / mixed policies' })
+    .option('mode', { type: 'string', choices: ['affine', 'mxfp4', 'mxfp8', 'nvfp4'], describe: 'quantization mode for `uniform`' })
+    .option('dtype', { type: 'string', choices: ['float16', 'bfloat16', 'float32'], describe: "float dtype of the output (default: the config's dtype, as mlx-lm)" })
+    .option('vision', { type: 'string', choices: ['drop', 'keep'], default: 'drop', describe: 'vision tower: drop (as mlx-lm) or keep unquantized in model-vision-* shards' })
+    .option('mtp', { type: 'string', choices: ['keep', 'drop'], default: 'keep', describe: 'MTP head: keep, or drop (writes mtp_num_hidden_layers: 0)' }) as Argv<T>;
+}
+
+export function policyChoice(a: CommonPlanArgs) {
+  return { spec: a.policy, overrides: a.override, bits: a.bits, groupSize: a['group-size'], mode: a.mode };
+}
+
+export const convertCommand: CommandModule<object, ConvertArgs> = {
+  command: 'convert <source> <out>',
+  describe: 'convert a Hugging Face checkpoint into an MLX artifact (sanitized, quantized by a policy)',
+  builder: (y) =>
+    planOptions(y)
+      .positional('source', { type: 'string', demandOption: true, describe: 'checkpoint folder' })
+      .positional('out', { type: 'string', demandOption: true, describe: 'output folder (must not exist unless --force)' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace an existing output' })
+      .option('threads', { type: 'number', describe: 'native worker threads (default: MTPKIT_THREADS or all cores)' })
+      .option('rounding', { type: 'string', choices: ['metal', 'cpu'], default: 'metal', describe: "MLX quantizer semantics: metal (GPU, default) or cpu" })
+      .option('max-shard-bytes', { type: 'number', describe: 'largest output shard (default 5 GiB, as mlx-lm)' }) as never,
+  handler: async (a) => {
+    const progress = createProgress(a.json);
+    const summary = await runConvert({
+      source: a.source,
+      out: a.out,
+      force: a.force,
+      threads: a.threads,
+      rounding: a.rounding,
+      maxShardBytes: a['max-shard-bytes'],
+      vision: a.vision,
+      mtp: a.mtp,
+      dtype: a.dtype,
+      policy: policyChoice(a),
+      onProgress: progress.update,
+    });
+    progress.done();
+    if (a.json) {
+      printJson({ ok: true, ...summary, throughputBytesPerSecond: summary.bytesWritten / Math.max(summary.seconds, 1e-9) });
+      return;
+    }
+    printLines([
+      `wrote ${summary.out}: ${summary.tensors} tensors, ${formatBytes(summary.bytesWritten)} in ${summary.seconds.toFixed(1)} s`,
+      ...summary.reports.map((r) => `note: ${r}`),
+      ...summary.warnings.map((w) => `warning: ${w}`),
+    ]);
+  },
+};

@@ -1,0 +1,8 @@
+/** Every CLI command, in the order `--help` lists them. */
+import type { CommandModule } from 'yargs';
+import { inspectCommand } from './inspect';
+import { planCommand } from './plan';
+import { convertCommand } from './convert';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const commands: CommandModule<any, any>[] = [convertCommand, planCommand, inspectCommand];

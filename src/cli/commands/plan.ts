@@ -1,0 +1,63 @@
+/** `mtpkit plan <src>`: the per-tensor plan (sources, transforms, decision, rule, bytes), without converting. */
+import type { CommandModule } from 'yargs';
+import { Checkpoint } from '../../safetensors/checkpoint';
+import { buildConversionPlan } from '../../convert/conversion-plan';
+import { planReport, type PlanReport } from '../../convert/plan-report';
+import { formatBytes, formatTable, printJson, printLines } from '../output';
+import { planOptions, policyChoice, type CommonPlanArgs } from './convert';
+
+export const planCommand: CommandModule<object, CommonPlanArgs> = {
+  command: 'plan <source>',
+  describe: 'show the conversion plan: for every output tensor its sources, transforms, quantization and bytes',
+  builder: (y) =>
+    planOptions(y).positional('source', { type: 'string', demandOption: true, describe: 'checkpoint folder' }) as never,
+  handler: async (a) => {
+    const ckpt = await Checkpoint.open(a.source);
+    try {
+      const config = await ckpt.readJson<Record<string, unknown>>('config.json');
+      const plan = buildConversionPlan(a.source, config, ckpt.tensors, {
+        vision: a.vision,
+        mtp: a.mtp,
+        dtype: a.dtype,
+        policy: policyChoice(a),
+      });
+      const report = planReport(plan);
+      if (a.json) printJson({ ok: true, ...report });
+      else printLines(renderPlan(report));
+    } finally {
+      await ckpt.close();
+    }
+  },
+};
+
+function renderPlan(r: PlanReport): string[] {
+  const lines = [
+    `source:        ${r.source}`,
+    `architecture:  ${r.architecture}`,
+    `raw HF:        ${r.rawCheckpoint ? 'yes' : 'no'} (${r.rawEvidence})`,
+    `policy:        ${r.policy}`,
+  ];
+  for (const [g, s] of Object.entries(r.groups)) {
+    if (!s.tensors) continue;
+    lines.push(`${(g + ':').padEnd(14)} ${s.tensors} tensors -> ${s.storedTensors} stored, ${formatBytes(s.bytes)}, ${s.bitsPerWeight.toFixed(3)} bits per weight`);
+  }
+  if (Object.keys(r.configPatch).length) lines.push(`config:        ${JSON.stringify(r.configPatch)}`);
+  if (r.dropped.length) lines.push(`dropped:       ${r.dropped.length} source tensors (${[...new Set(r.dropped.map((d) => d.reason))].join('; ')})`);
+  for (const note of r.reports) lines.push(`note:          ${note}`);
+  lines.push('');
+  lines.push(
+    ...formatTable(
+      ['tensor', 'dtype', 'shape', 'decision', 'bytes', 'rule', 'from / transforms'],
+      r.tensors.map((t) => [
+        t.name,
+        t.dtype,
+        `[${t.shape.join(',')}]`,
+        t.decision,
+        String(t.bytes),
+        t.rule ?? '',
+        t.transforms.join('; ') || t.sources.join(', '),
+      ]),
+    ),
+  );
+  return lines;
+}

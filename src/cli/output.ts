@@ -1,0 +1,50 @@
+/** How commands talk to the user: human text on a terminal, one JSON document with --json. */
+import { MtpkitError, EXIT_FAILURE } from '../errors';
+
+export interface OutputOptions {
+  json: boolean;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function printLines(lines: string[]): void {
+  if (lines.length) process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Right-pads columns so a list of rows reads as a table. */
+export function formatTable(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const fmt = (r: string[]) =>
+    r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [fmt(header), ...rows.map(fmt)];
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(2)} ${units[u]}`;
+}
+
+/** Prints an error as one line (or a JSON object) and returns the exit code to use. */
+export function reportError(err: unknown, opts: OutputOptions): number {
+  const known = err instanceof MtpkitError;
+  const exitCode = known ? err.exitCode : EXIT_FAILURE;
+  const message = err instanceof Error ? err.message : String(err);
+  if (opts.json) {
+    const place = known ? err.place : {};
+    printJson({ ok: false, error: { message, exitCode, ...place } });
+  } else {
+    process.stderr.write(`mtpkit: error: ${message}\n`);
+    if (!known && err instanceof Error && process.env.MTPKIT_DEBUG && err.stack) {
+      process.stderr.write(err.stack + '\n');
+    }
+  }
+  return exitCode;
+}

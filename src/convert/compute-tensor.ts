@@ -1,0 +1,110 @@
+/**
+ * Computes the stored bytes of one planned tensor from its sources alone: read (slices), stack,
+ * transforms, quantize. Memory is bounded by this tensor's sources and outputs.
+ */
+import { DTYPE_BYTES, numel, type DType, type TensorSpec } from '../safetensors/types';
+import { convertFloats } from '../numeric/convert';
+import type { FloatDType } from '../numeric/float-bits';
+import { MtpkitError } from '../errors';
+import type { PlannedTensor, SourceRef } from './plan-types';
+import { addOne, moveAxis, sliceByteRanges } from './tensor-ops';
+import { outputSpecs } from './output-specs';
+import { quantizeTensor } from './quantize-step';
+
+/** What the executor reads from: a local Checkpoint, or a remote one through the Hub cache. */
+export interface TensorSource {
+  readTensor(name: string): Promise<Buffer>;
+  readRange(name: string, byteStart: number, byteEnd: number): Promise<Buffer>;
+}
+
+export interface ComputeOptions {
+  threads?: number;
+  rounding: 'metal' | 'cpu';
+}
+
+export interface ComputedTensor {
+  outputs: { spec: TensorSpec; data: Buffer }[];
+  /** Things worth reporting (e.g. values that overflowed f16). */
+  warnings: string[];
+}
+
+export async function readSource(src: TensorSource, ref: SourceRef): Promise<{ data: Buffer; shape: number[] }> {
+  if (!ref.slice) return { data: await src.readTensor(ref.tensor), shape: [...ref.shape] };
+  const parts = await Promise.all(
+    sliceByteRanges(ref.shape, ref.dtype, ref.slice).map((r) => src.readRange(ref.tensor, r.start, r.end)),
+  );
+  const shape = [...ref.shape];
+  shape[ref.slice.axis] = ref.slice.end - ref.slice.start;
+  return { data: parts.length === 1 ? parts[0] : Buffer.concat(parts), shape };
+}
+
+export async function computeTensor(src: TensorSource, t: PlannedTensor, opts: ComputeOptions): Promise<ComputedTensor> {
+  const specs = outputSpecs(t);
+  if (specs.length === 0) return { outputs: [], warnings: [] };
+  const warnings: string[] = [];
+
+  const loaded = [];
+  for (const ref of t.sources) loaded.push(await readSource(src, ref));
+  let dtype: DType = t.sources[0].dtype;
+  let data: Buffer;
+  let shape: number[];
+  const stacked = t.transforms.some((x) => x.kind === 'stack');
+  if (stacked) {
+    data = Buffer.concat(loaded.map((l) => l.data));
+    shape = [loaded.length, ...loaded[0].shape];
+  } else {
+    if (loaded.length !== 1) throw new MtpkitError(`${loaded.length} sources without a stack transform`, { tensor: t.name });
+    ({ data, shape } = loaded[0]);
+  }
+
+  for (const x of t.transforms) {
+    switch (x.kind) {
+      case 'stack':
+        break;
+      case 'moveaxis':
+        data = moveAxis(data, shape, dtype, x.from, x.to);
+        shape.splice(x.to, 0, ...shape.splice(x.from, 1));
+        break;
+      case 'add-one':
+        data = addOne(data, dtype);
+        break;
+      case 'cast': {
+        const converted = await convertFloats(data, dtype as FloatDType, x.to as FloatDType, {
+          threads: opts.threads,
+          place: { tensor: t.name },
+        });
+        if (x.to === 'F16') {
+          const n = countNewInfinities(data, dtype, converted);
+          if (n) warnings.push(`${t.name}: ${n} value(s) out of f16 range became inf`);
+        }
+        data = converted;
+        dtype = x.to;
+        break;
+      }
+    }
+  }
+  if (dtype !== t.dtype || shape.join() !== t.shape.join() || data.length !== numel(shape) * DTYPE_BYTES[dtype]) {
+    throw new MtpkitError(
+      `plan says ${t.dtype}[${t.shape}] but the transforms gave ${dtype}[${shape}] (${data.length} bytes)`,
+      { tensor: t.name },
+    );
+  }
+
+  if (t.quant?.action === 'quantize') {
+    const q = await quantizeTensor(data, t, t.quant, opts);
+    return { outputs: specs.map((spec, i) => ({ spec, data: q[i] })), warnings };
+  }
+  return { outputs: [{ spec: specs[0], data }], warnings };
+}
+
+/** f16 results that are ±inf where the source value was finite. */
+function countNewInfinities(src: Buffer, from: DType, f16: Buffer): number {
+  const w = DTYPE_BYTES[from];
+  const finite = (i: number): boolean =>
+    from === 'F32' ? Number.isFinite(src.readFloatLE(i)) : (src.readUInt16LE(i) & 0x7f80) !== 0x7f80; // BF16
+  let n = 0;
+  for (let i = 0, j = 0; j < f16.length; i += w, j += 2) {
+    if ((f16.readUInt16LE(j) & 0x7fff) === 0x7c00 && finite(i)) n++;
+  }
+  return n;
+}

@@ -1,0 +1,73 @@
+/**
+ * The executor: streams every output shard, computing one planned tensor at a time from its sources,
+ * so memory stays bounded by the largest tensor (plus write buffers).
+ */
+import * as path from 'path';
+import { SafetensorsWriter } from '../safetensors/writer';
+import { tensorBytes } from '../safetensors/types';
+import type { FileLayout } from './shard-layout';
+import { computeTensor, type ComputeOptions, type TensorSource } from './compute-tensor';
+import { MtpkitError } from '../errors';
+
+export interface ExecuteProgress {
+  tensorsDone: number;
+  tensorsTotal: number;
+  bytesWritten: number;
+  bytesTotal: number;
+  current: string;
+}
+
+export interface ExecuteOptions extends ComputeOptions {
+  onProgress?: (p: ExecuteProgress) => void;
+  /** Shards already complete in `outDir` (resume): skipped. */
+  skipFiles?: Set<string>;
+}
+
+export interface ExecuteResult {
+  warnings: string[];
+  bytesWritten: number;
+  files: string[];
+}
+
+export async function executeLayouts(src: TensorSource, layouts: FileLayout[], outDir: string, opts: ExecuteOptions): Promise<ExecuteResult> {
+  const shards = layouts.flatMap((l) => l.shards);
+  const tensorsTotal = shards.reduce((a, s) => a + s.units.length, 0);
+  const bytesTotal = shards.reduce((a, s) => a + s.dataBytes, 0);
+  const warnings: string[] = [];
+  let tensorsDone = 0;
+  let bytesWritten = 0;
+  for (const shard of shards) {
+    if (opts.skipFiles?.has(shard.file)) {
+      tensorsDone += shard.units.length;
+      bytesWritten += shard.dataBytes;
+      continue;
+    }
+    const writer = await SafetensorsWriter.create(path.join(outDir, shard.file), shard.units.flatMap((u) => u.specs));
+    try {
+      for (const unit of shard.units) {
+        opts.onProgress?.({ tensorsDone, tensorsTotal, bytesWritten, bytesTotal, current: unit.tensor.name });
+        const computed = await computeTensor(src, unit.tensor, opts);
+        warnings.push(...computed.warnings);
+        computed.outputs.forEach((o, i) => {
+          const want = unit.specs[i];
+          if (!want || o.spec.name !== want.name || o.data.length !== tensorBytes(want.dtype, want.shape)) {
+            throw new MtpkitError(`computed ${o.spec.name} (${o.data.length} bytes) does not match its header entry`, {
+              tensor: unit.tensor.name,
+            });
+          }
+        });
+        for (const o of computed.outputs) {
+          await writer.write(o.data);
+          bytesWritten += o.data.length;
+        }
+        tensorsDone++;
+      }
+      await writer.finish();
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+  }
+  opts.onProgress?.({ tensorsDone, tensorsTotal, bytesWritten, bytesTotal, current: '' });
+  return { warnings, bytesWritten, files: shards.map((s) => s.file) };
+}

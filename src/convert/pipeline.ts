@@ -1,0 +1,94 @@
+/**
+ * `mtpkit convert`: plan from headers, execute tensor by tensor into a hidden sibling folder,
+ * write index/config/assets, then rename onto the output path.
+ */
+import { promises as fsp } from 'fs';
+import * as path from 'path';
+import { Checkpoint } from '../safetensors/checkpoint';
+import { writeIndexFile } from '../safetensors/index-file';
+import { writeFileAtomic } from '../safetensors/writer';
+import { DEFAULT_MAX_SHARD_BYTES } from '../safetensors/shard-plan';
+import { numel } from '../safetensors/types';
+import { buildConversionPlan, type ConversionPlan, type PlanOptions } from './conversion-plan';
+import { layoutShards, toShardPlan, trunkShardName, visionShardName, type FileLayout } from './shard-layout';
+import { executeLayouts, type ExecuteProgress } from './execute-plan';
+import { buildOutputConfig, formatConfigJson } from './output-config';
+import { copyAssets } from './assets';
+import { checkOutputPath, partialDirFor, publishDir } from './atomic-dir';
+
+export interface ConvertOptions extends PlanOptions {
+  source: string;
+  out: string;
+  force: boolean;
+  threads?: number;
+  rounding: 'metal' | 'cpu';
+  maxShardBytes?: number;
+  onProgress?: (p: ExecuteProgress) => void;
+}
+
+export interface ConvertSummary {
+  out: string;
+  files: string[];
+  tensors: number;
+  bytesWritten: number;
+  seconds: number;
+  warnings: string[];
+  reports: string[];
+}
+
+/** Parameters counted as mlx-lm does: a quantized weight at its unpacked size. */
+export function totalParameters(plan: ConversionPlan): number {
+  return plan.tensors.filter((t) => t.quant?.action !== 'drop').reduce((a, t) => a + numel(t.shape), 0);
+}
+
+export function layoutPlan(plan: ConversionPlan, maxShardBytes = DEFAULT_MAX_SHARD_BYTES): FileLayout[] {
+  const main = plan.tensors.filter((t) => t.group !== 'vision');
+  const vision = plan.tensors.filter((t) => t.group === 'vision');
+  const layouts = [layoutShards(main, maxShardBytes, trunkShardName)];
+  if (vision.length) layouts.push(layoutShards(vision, maxShardBytes, visionShardName));
+  return layouts;
+}
+
+export async function runConvert(opts: ConvertOptions): Promise<ConvertSummary> {
+  const started = Date.now();
+  const ckpt = await Checkpoint.open(opts.source);
+  try {
+    await checkOutputPath(opts.out, opts.force, [ckpt.dir]);
+    const config = await ckpt.readJson<Record<string, unknown>>('config.json');
+    const plan = buildConversionPlan(opts.source, config, ckpt.tensors, opts);
+    const layouts = layoutPlan(plan, opts.maxShardBytes);
+
+    const partial = partialDirFor(opts.out);
+    await fsp.rm(partial, { recursive: true, force: true });
+    await fsp.mkdir(partial, { recursive: true });
+    try {
+      const result = await executeLayouts(ckpt, layouts, partial, {
+        threads: opts.threads,
+        rounding: opts.rounding,
+        onProgress: opts.onProgress,
+      });
+      await writeIndexFile(partial, toShardPlan(layouts), totalParameters(plan));
+      const outConfig = buildOutputConfig(plan.config, {
+        keepVision: opts.vision === 'keep',
+        text: { ...plan.sanitize.configPatch },
+      });
+      await writeFileAtomic(path.join(partial, 'config.json'), formatConfigJson(outConfig));
+      const assets = await copyAssets(ckpt.dir, partial);
+      await publishDir(partial, opts.out);
+      return {
+        out: opts.out,
+        files: [...result.files, 'model.safetensors.index.json', 'config.json', ...assets],
+        tensors: layouts.reduce((a, l) => a + l.shards.reduce((b, s) => b + s.units.reduce((c, u) => c + u.specs.length, 0), 0), 0),
+        bytesWritten: result.bytesWritten,
+        seconds: (Date.now() - started) / 1000,
+        warnings: result.warnings,
+        reports: plan.reports,
+      };
+    } catch (err) {
+      await fsp.rm(partial, { recursive: true, force: true });
+      throw err;
+    }
+  } finally {
+    await ckpt.close();
+  }
+}

@@ -1,0 +1,65 @@
+/** A readable (and JSON) account of a conversion plan, for `mtpkit plan`. */
+import { tensorBytes } from '../safetensors/types';
+import type { ConversionPlan } from './conversion-plan';
+import type { PlannedTensor, QuantDecision } from './plan-types';
+import { outputSpecs } from './output-specs';
+import { planStats, type GroupStats } from './plan-stats';
+
+export interface PlanRow {
+  name: string;
+  group: string;
+  role: string;
+  dtype: string;
+  shape: number[];
+  sources: string[];
+  transforms: string[];
+  decision: string;
+  rule?: string;
+  bytes: number;
+}
+
+export interface PlanReport {
+  source: string;
+  architecture: string;
+  rawCheckpoint: boolean;
+  rawEvidence: string;
+  policy: string;
+  groups: Record<string, GroupStats>;
+  dropped: { name: string; reason: string }[];
+  configPatch: Record<string, unknown>;
+  reports: string[];
+  tensors: PlanRow[];
+}
+
+export function describeDecision(q: QuantDecision | undefined, t: PlannedTensor): string {
+  if (!q) return `keep ${t.dtype}`;
+  if (q.action === 'drop') return 'drop';
+  if (q.action === 'keep') return `keep ${t.dtype}`;
+  return q.mode === 'affine' ? `affine ${q.bits}-bit g${q.groupSize}` : `${q.mode} g${q.groupSize}`;
+}
+
+export function planReport(plan: ConversionPlan): PlanReport {
+  return {
+    source: plan.source,
+    architecture: plan.text.architecture,
+    rawCheckpoint: plan.sanitize.raw.raw,
+    rawEvidence: plan.sanitize.raw.reason,
+    policy: plan.policy.name,
+    groups: planStats(plan.tensors),
+    dropped: plan.sanitize.dropped,
+    configPatch: plan.sanitize.configPatch,
+    reports: plan.reports,
+    tensors: plan.tensors.map((t) => ({
+      name: t.name,
+      group: t.group,
+      role: t.facts.role,
+      dtype: t.dtype,
+      shape: t.shape,
+      sources: t.sources.map((s) => (s.slice ? `${s.tensor}[axis ${s.slice.axis}: ${s.slice.start}:${s.slice.end}]` : s.tensor)),
+      transforms: t.notes,
+      decision: describeDecision(t.quant, t),
+      rule: t.quantRule,
+      bytes: outputSpecs(t).reduce((a, s) => a + tensorBytes(s.dtype, s.shape), 0),
+    })),
+  };
+}
