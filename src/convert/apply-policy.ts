@@ -1,9 +1,17 @@
-/** Puts the policy's decision on every planned tensor (temporary: only `none` until the DSL lands). */
-import { InputError } from '../errors';
+/**
+ * Puts the policy's decision on every planned tensor. A keep-in-dtype decision and the policy's float
+ * dtype become `cast` transforms, so the plan's dtype is what gets stored (and, for quantized tensors,
+ * the dtype of their scales and biases).
+ */
 import type { TextConfig } from '../model/text-config';
-import type { PlannedTensor } from './plan-types';
+import { decide, resolvePolicy, buildQuantizationConfig, type ResolvedPolicy } from '../quant/policy';
+import type { QuantMode } from './plan-types';
+import { isFloatDType, type DType } from '../safetensors/types';
+import type { PlannedTensor, QuantDecision } from './plan-types';
+import { moduleOf } from './output-specs';
 
 export interface PolicyChoice {
+  /** Built-in name, `a+b` combination, or a policy JSON path. */
   spec: string;
   overrides?: string[];
   bits?: number;
@@ -13,18 +21,63 @@ export interface PolicyChoice {
 
 export interface PolicySummary {
   name: string;
-  rules: unknown[];
+  description?: string;
+  sources: string[];
+  /** Resolved rules in priority order (for provenance and `mtpkit plan`). */
+  rules: { label: string }[];
+  floatDtype?: string;
+  globals: { mode: string; bits: number; groupSize: number };
+  notes: string[];
+}
+
+const KEEP_DTYPE: Record<'bf16' | 'f16' | 'f32', DType> = { bf16: 'BF16', f16: 'F16', f32: 'F32' };
+
+export function resolvePolicyChoice(choice: PolicyChoice): ResolvedPolicy {
+  return resolvePolicy(choice.spec, {
+    overrides: choice.overrides,
+    bits: choice.bits,
+    groupSize: choice.groupSize,
+    mode: choice.mode as QuantMode | undefined,
+  });
+}
+
+export function summarizePolicy(p: ResolvedPolicy): PolicySummary {
+  return {
+    name: p.name,
+    description: p.description,
+    sources: p.sources,
+    rules: p.rules.map((r) => ({ label: r.label })),
+    floatDtype: p.floatDtype,
+    globals: p.globals,
+    notes: p.notes,
+  };
+}
+
+function withCast(t: PlannedTensor, to: DType, why: string): PlannedTensor {
+  if (!isFloatDType(t.dtype) || t.dtype === to) return t;
+  return { ...t, transforms: [...t.transforms, { kind: 'cast', to }], dtype: to, notes: [...t.notes, `cast ${t.dtype} -> ${to} (${why})`] };
 }
 
 export function applyPolicy(
   tensors: PlannedTensor[],
-  _cfg: TextConfig,
+  cfg: TextConfig,
   choice: PolicyChoice,
-): { tensors: PlannedTensor[]; summary: PolicySummary; reports: string[] } {
-  if (choice.spec !== 'none') throw new InputError(`unknown policy '${choice.spec}'`, { field: '--policy' });
-  return {
-    tensors: tensors.map((t) => ({ ...t, quant: { action: 'keep', dtype: 'source' }, quantRule: 'none' })),
-    summary: { name: 'none', rules: [] },
-    reports: [],
-  };
+): { tensors: PlannedTensor[]; summary: PolicySummary; reports: string[]; quantization?: Record<string, unknown> } {
+  const policy = resolvePolicyChoice(choice);
+  const reports: string[] = [...policy.notes];
+  const out: PlannedTensor[] = [];
+  for (const t of tensors) {
+    const d = decide(policy, t.facts, t.shape, t.dtype, cfg);
+    if (d.reported) reports.push(d.reported);
+    let next: PlannedTensor = { ...t, quant: d.decision, quantRule: d.rule };
+    const q: QuantDecision = d.decision;
+    if (q.action === 'keep' && q.dtype !== 'source') next = withCast(next, KEEP_DTYPE[q.dtype], 'policy');
+    if (q.action === 'quantize' && policy.floatDtype) next = withCast(next, KEEP_DTYPE[policy.floatDtype], `${policy.floatDtype} scales`);
+    out.push(next);
+  }
+  const quantization = buildQuantizationConfig(
+    out.filter((t) => t.group !== 'vision').map((t) => ({ module: moduleOf(t.name), decision: t.quant! })),
+    policy.globals,
+  );
+  return { tensors: out, summary: summarizePolicy(policy), reports, quantization };
 }

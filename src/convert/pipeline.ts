@@ -71,6 +71,7 @@ export async function runConvert(opts: ConvertOptions): Promise<ConvertSummary> 
       const outConfig = buildOutputConfig(plan.config, {
         keepVision: opts.vision === 'keep',
         text: { ...plan.sanitize.configPatch },
+        quantization: plan.quantization,
       });
       await writeFileAtomic(path.join(partial, 'config.json'), formatConfigJson(outConfig));
       const assets = await copyAssets(ckpt.dir, partial);

@@ -66,7 +66,7 @@ export function planSanitize(tensors: Map<string, TensorInfo>, cfg: TextConfig, 
         `(the MTP head was stripped). Graft the head from the original checkpoint ` +
         `(mtpkit graft <this> <original-repo> <out>), or convert without it using --mtp drop ` +
         `(writes mtp_num_hidden_layers: 0)`,
-      { file, field: 'mtp_num_hidden_layers' },
+      { file: `${file}/config.json`, field: `${cfg.nested ? 'text_config.' : ''}mtp_num_hidden_layers` },
     );
   }
   const configPatch: SanitizePlan['configPatch'] = {};

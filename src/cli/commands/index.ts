@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { inspectCommand } from './inspect';
 import { planCommand } from './plan';
 import { convertCommand } from './convert';
+import { policiesCommand } from './policies';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [convertCommand, planCommand, inspectCommand];
+export const commands: CommandModule<any, any>[] = [convertCommand, planCommand, inspectCommand, policiesCommand];
