@@ -1,6 +1,6 @@
 /** Non-tensor files copied from the source checkpoint into the artifact (tokenizer, templates, ...). */
-import { promises as fsp } from 'fs';
 import * as path from 'path';
+import type { CheckpointSource } from './source';
 
 export const COPIED_ASSETS: readonly string[] = [
   'tokenizer.json',
@@ -18,15 +18,10 @@ export const COPIED_ASSETS: readonly string[] = [
 ];
 
 /** Copies the assets that exist; returns their names. Sources are only read. */
-export async function copyAssets(srcDir: string, outDir: string): Promise<string[]> {
+export async function copyAssets(src: CheckpointSource, outDir: string): Promise<string[]> {
   const copied: string[] = [];
   for (const name of COPIED_ASSETS) {
-    try {
-      await fsp.copyFile(path.join(srcDir, name), path.join(outDir, name));
-      copied.push(name);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    if (await src.copyFile(name, path.join(outDir, name))) copied.push(name);
   }
   return copied;
 }

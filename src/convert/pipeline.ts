@@ -4,7 +4,6 @@
  */
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { Checkpoint } from '../safetensors/checkpoint';
 import { writeIndexFile } from '../safetensors/index-file';
 import { writeFileAtomic } from '../safetensors/writer';
 import { DEFAULT_MAX_SHARD_BYTES } from '../safetensors/shard-plan';
@@ -14,6 +13,9 @@ import { layoutShards, toShardPlan, trunkShardName, visionShardName, type FileLa
 import { executeLayouts, type ExecuteProgress } from './execute-plan';
 import { buildOutputConfig, formatConfigJson } from './output-config';
 import { copyAssets } from './assets';
+import { openSource } from './open-source';
+import { planReads } from './plan-reads';
+import type { HubConfigOptions } from '../hub/hub-config';
 import { checkOutputPath, partialDirFor, publishDir } from './atomic-dir';
 
 export interface ConvertOptions extends PlanOptions {
@@ -24,6 +26,7 @@ export interface ConvertOptions extends PlanOptions {
   rounding: 'metal' | 'cpu';
   maxShardBytes?: number;
   onProgress?: (p: ExecuteProgress) => void;
+  hub?: HubConfigOptions;
 }
 
 export interface ConvertSummary {
@@ -51,18 +54,19 @@ export function layoutPlan(plan: ConversionPlan, maxShardBytes = DEFAULT_MAX_SHA
 
 export async function runConvert(opts: ConvertOptions): Promise<ConvertSummary> {
   const started = Date.now();
-  const ckpt = await Checkpoint.open(opts.source);
+  const src = await openSource(opts.source, opts.hub);
   try {
-    await checkOutputPath(opts.out, opts.force, [ckpt.dir]);
-    const config = await ckpt.readJson<Record<string, unknown>>('config.json');
-    const plan = buildConversionPlan(opts.source, config, ckpt.tensors, opts);
+    await checkOutputPath(opts.out, opts.force, src.localDir ? [src.localDir] : []);
+    const config = await src.readJson<Record<string, unknown>>('config.json');
+    const plan = buildConversionPlan(src.label, config, src.tensors, opts);
     const layouts = layoutPlan(plan, opts.maxShardBytes);
 
     const partial = partialDirFor(opts.out);
     await fsp.rm(partial, { recursive: true, force: true });
     await fsp.mkdir(partial, { recursive: true });
     try {
-      const result = await executeLayouts(ckpt, layouts, partial, {
+      await src.prepare(planReads(plan.tensors));
+      const result = await executeLayouts(src, layouts, partial, {
         threads: opts.threads,
         rounding: opts.rounding,
         onProgress: opts.onProgress,
@@ -74,7 +78,7 @@ export async function runConvert(opts: ConvertOptions): Promise<ConvertSummary> 
         quantization: plan.quantization,
       });
       await writeFileAtomic(path.join(partial, 'config.json'), formatConfigJson(outConfig));
-      const assets = await copyAssets(ckpt.dir, partial);
+      const assets = await copyAssets(src, partial);
       await publishDir(partial, opts.out);
       return {
         out: opts.out,
@@ -90,6 +94,6 @@ export async function runConvert(opts: ConvertOptions): Promise<ConvertSummary> 
       throw err;
     }
   } finally {
-    await ckpt.close();
+    await src.close();
   }
 }

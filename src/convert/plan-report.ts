@@ -4,6 +4,7 @@ import type { ConversionPlan } from './conversion-plan';
 import type { PlannedTensor, QuantDecision } from './plan-types';
 import { outputSpecs } from './output-specs';
 import { planStats, type GroupStats } from './plan-stats';
+import type { FetchEstimate } from './source';
 
 export interface PlanRow {
   name: string;
@@ -28,6 +29,7 @@ export interface PlanReport {
   dropped: { name: string; reason: string }[];
   configPatch: Record<string, unknown>;
   reports: string[];
+  fetch: FetchEstimate;
   tensors: PlanRow[];
 }
 
@@ -38,7 +40,7 @@ export function describeDecision(q: QuantDecision | undefined, t: PlannedTensor)
   return q.mode === 'affine' ? `affine ${q.bits}-bit g${q.groupSize}` : `${q.mode} g${q.groupSize}`;
 }
 
-export function planReport(plan: ConversionPlan): PlanReport {
+export function planReport(plan: ConversionPlan, fetch: FetchEstimate): PlanReport {
   return {
     source: plan.source,
     architecture: plan.text.architecture,
@@ -49,6 +51,7 @@ export function planReport(plan: ConversionPlan): PlanReport {
     dropped: plan.sanitize.dropped,
     configPatch: plan.sanitize.configPatch,
     reports: plan.reports,
+    fetch,
     tensors: plan.tensors.map((t) => ({
       name: t.name,
       group: t.group,

@@ -1,8 +1,9 @@
 /** `mtpkit plan <src>`: the per-tensor plan (sources, transforms, decision, rule, bytes), without converting. */
 import type { CommandModule } from 'yargs';
-import { Checkpoint } from '../../safetensors/checkpoint';
+import { openSource } from '../../convert/open-source';
 import { buildConversionPlan } from '../../convert/conversion-plan';
 import { planReport, type PlanReport } from '../../convert/plan-report';
+import { planReads } from '../../convert/plan-reads';
 import { formatBytes, formatTable, printJson, printLines } from '../output';
 import { planOptions, policyChoice, type CommonPlanArgs } from './convert';
 
@@ -12,20 +13,20 @@ export const planCommand: CommandModule<object, CommonPlanArgs> = {
   builder: (y) =>
     planOptions(y).positional('source', { type: 'string', demandOption: true, describe: 'checkpoint folder' }) as never,
   handler: async (a) => {
-    const ckpt = await Checkpoint.open(a.source);
+    const src = await openSource(a.source);
     try {
-      const config = await ckpt.readJson<Record<string, unknown>>('config.json');
-      const plan = buildConversionPlan(a.source, config, ckpt.tensors, {
+      const config = await src.readJson<Record<string, unknown>>('config.json');
+      const plan = buildConversionPlan(src.label, config, src.tensors, {
         vision: a.vision,
         mtp: a.mtp,
         dtype: a.dtype,
         policy: policyChoice(a),
       });
-      const report = planReport(plan);
+      const report = planReport(plan, await src.estimateFetch(planReads(plan.tensors)));
       if (a.json) printJson({ ok: true, ...report });
       else printLines(renderPlan(report));
     } finally {
-      await ckpt.close();
+      await src.close();
     }
   },
 };
@@ -36,6 +37,7 @@ function renderPlan(r: PlanReport): string[] {
     `architecture:  ${r.architecture}`,
     `raw HF:        ${r.rawCheckpoint ? 'yes' : 'no'} (${r.rawEvidence})`,
     `policy:        ${r.policy}`,
+    `to fetch:      ${r.fetch.bytesToFetch ? `${formatBytes(r.fetch.bytesToFetch)} (${r.fetch.wholeFiles.length} whole files, ${r.fetch.rangeRequests} range requests)` : 'nothing (local or cached)'}`,
   ];
   for (const [g, s] of Object.entries(r.groups)) {
     if (!s.tensors) continue;
