@@ -4,6 +4,7 @@ import { inspectCommand } from './inspect';
 import { planCommand } from './plan';
 import { convertCommand } from './convert';
 import { policiesCommand } from './policies';
+import { validateCommand } from './validate';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [convertCommand, planCommand, inspectCommand, policiesCommand];
+export const commands: CommandModule<any, any>[] = [convertCommand, planCommand, validateCommand, inspectCommand, policiesCommand];
