@@ -25,6 +25,7 @@ const base = (source: string, out: string): ConvertOptions => ({
   vision: 'drop',
   mtp: 'keep',
   policy: { spec: 'none' },
+  mtpLayout: 'inline',
 });
 const u16 = (b: Buffer) => Array.from({ length: b.length / 2 }, (_, i) => b.readUInt16LE(i * 2));
 

@@ -25,6 +25,7 @@ const convert = (source: string, out: string, extra: Partial<ConvertOptions> = {
     vision: 'drop',
     mtp: 'keep',
     policy: { spec: 'none' },
+    mtpLayout: 'inline',
     ...extra,
   });
 

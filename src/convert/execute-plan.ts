@@ -21,12 +21,21 @@ export interface ExecuteOptions extends ComputeOptions {
   onProgress?: (p: ExecuteProgress) => void;
   /** Shards already complete in `outDir` (resume): skipped. */
   skipFiles?: Set<string>;
+  /** Called after each shard is complete on disk (resume bookkeeping). */
+  onShardDone?: (file: string, digest: FileDigest) => Promise<void>;
+}
+
+export interface FileDigest {
+  size: number;
+  sha256: string;
 }
 
 export interface ExecuteResult {
   warnings: string[];
   bytesWritten: number;
   files: string[];
+  /** Digests of the shards written in this run (skipped ones are not included). */
+  digests: Map<string, FileDigest>;
 }
 
 export async function executeLayouts(src: TensorSource, layouts: FileLayout[], outDir: string, opts: ExecuteOptions): Promise<ExecuteResult> {
@@ -36,6 +45,7 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
   const warnings: string[] = [];
   let tensorsDone = 0;
   let bytesWritten = 0;
+  const digests = new Map<string, FileDigest>();
   for (const shard of shards) {
     if (opts.skipFiles?.has(shard.file)) {
       tensorsDone += shard.units.length;
@@ -63,11 +73,14 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
         tensorsDone++;
       }
       await writer.finish();
+      const digest = { size: writer.totalBytes, sha256: writer.sha256! };
+      digests.set(shard.file, digest);
+      await opts.onShardDone?.(shard.file, digest);
     } catch (err) {
       await writer.abort();
       throw err;
     }
   }
   opts.onProgress?.({ tensorsDone, tensorsTotal, bytesWritten, bytesTotal, current: '' });
-  return { warnings, bytesWritten, files: shards.map((s) => s.file) };
+  return { warnings, bytesWritten, files: shards.map((s) => s.file), digests };
 }

@@ -1,16 +1,29 @@
 /** A checkpoint folder (or single .safetensors file) on disk as a conversion source. */
-import { createHash } from 'crypto';
-import { createReadStream, promises as fsp } from 'fs';
+import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { Checkpoint } from '../safetensors/checkpoint';
 import type { TensorInfo } from '../safetensors/types';
 import type { CheckpointSource, FetchEstimate, InputFileDigest, SourceProvenance } from './source';
+import { sha256File } from '../runtime/contract-checksums';
 
 export class LocalSource implements CheckpointSource {
   private constructor(private readonly ckpt: Checkpoint, readonly label: string) {}
 
+  /**
+   * Opens a folder or file. An MLX artifact whose MTP head is a sidecar (config.json
+   * `mlx_lm_extra_tensors.mtp_file`, not in the index) is opened with the sidecar, so the head is part
+   * of the source.
+   */
   static async open(p: string): Promise<LocalSource> {
-    return new LocalSource(await Checkpoint.open(p), p);
+    const ckpt = await Checkpoint.open(p);
+    const extra = (await ckpt.readJson<Record<string, any>>('config.json'))?.mlx_lm_extra_tensors;
+    const sidecar = typeof extra?.mtp_file === 'string' ? (extra.mtp_file as string) : undefined;
+    if (sidecar && !ckpt.shards.includes(sidecar)) {
+      const shards = [...ckpt.shards, sidecar];
+      await ckpt.close();
+      return new LocalSource(await Checkpoint.openFiles(ckpt.dir, shards), p);
+    }
+    return new LocalSource(ckpt, p);
   }
 
   get tensors(): Map<string, TensorInfo> {
@@ -23,6 +36,15 @@ export class LocalSource implements CheckpointSource {
 
   readJson<T = unknown>(rel: string): Promise<T | undefined> {
     return this.ckpt.readJson<T>(rel);
+  }
+
+  async readText(rel: string): Promise<string | undefined> {
+    try {
+      return await fsp.readFile(path.join(this.ckpt.dir, rel), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
   }
 
   readTensor(name: string): Promise<Buffer> {
@@ -57,8 +79,8 @@ export class LocalSource implements CheckpointSource {
     const out: InputFileDigest[] = [];
     for (const shard of this.ckpt.shards) {
       const file = path.join(this.ckpt.dir, shard);
-      const size = (await fsp.stat(file)).size;
-      out.push({ path: shard, size, sha256: await sha256File(file) });
+      const { size, sha256 } = await sha256File(file);
+      out.push({ path: shard, size, sha256 });
     }
     return out;
   }
@@ -66,10 +88,4 @@ export class LocalSource implements CheckpointSource {
   close(): Promise<void> {
     return this.ckpt.close();
   }
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 })) h.update(chunk as Buffer);
-  return h.digest('hex');
 }

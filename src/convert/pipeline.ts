@@ -1,22 +1,20 @@
 /**
- * `mtpkit convert`: plan from headers, execute tensor by tensor into a hidden sibling folder,
- * write index/config/assets, then rename onto the output path.
+ * `mtpkit convert`: plan from headers, execute tensor by tensor into a hidden sibling folder, write the
+ * index, config, assets, model card and runtime contract, then rename onto the output path.
  */
 import { promises as fsp } from 'fs';
-import * as path from 'path';
-import { writeIndexFile } from '../safetensors/index-file';
-import { writeFileAtomic } from '../safetensors/writer';
-import { DEFAULT_MAX_SHARD_BYTES } from '../safetensors/shard-plan';
-import { numel } from '../safetensors/types';
 import { buildConversionPlan, type ConversionPlan, type PlanOptions } from './conversion-plan';
-import { layoutShards, toShardPlan, trunkShardName, visionShardName, type FileLayout } from './shard-layout';
-import { executeLayouts, type ExecuteProgress } from './execute-plan';
-import { buildOutputConfig, formatConfigJson } from './output-config';
-import { copyAssets } from './assets';
+import { executeLayouts, type ExecuteProgress, type FileDigest } from './execute-plan';
+import { checkOutputPath, partialDirFor, publishDir, exists } from './atomic-dir';
 import { openSource } from './open-source';
 import { planReads } from './plan-reads';
+import { layoutArtifact, type ArtifactLayout } from './artifact-layout';
+import { finishArtifact } from './finish-artifact';
+import { planFingerprint, reusableShards, ResumeLog } from './resume';
+import type { CheckpointSource } from './source';
 import type { HubConfigOptions } from '../hub/hub-config';
-import { checkOutputPath, partialDirFor, publishDir } from './atomic-dir';
+import type { MtpLayout } from '../runtime/mtp-key-sets';
+import { planStats, type GroupStats } from './plan-stats';
 
 export interface ConvertOptions extends PlanOptions {
   source: string;
@@ -25,6 +23,10 @@ export interface ConvertOptions extends PlanOptions {
   threads?: number;
   rounding: 'metal' | 'cpu';
   maxShardBytes?: number;
+  /** `sidecar` (default): `mtp.safetensors`; `inline`: `language_model.mtp.*` in the trunk shards. */
+  mtpLayout?: MtpLayout;
+  /** Reuse finished shards of an interrupted run of the same plan. */
+  resume?: boolean;
   onProgress?: (p: ExecuteProgress) => void;
   hub?: HubConfigOptions;
 }
@@ -34,22 +36,68 @@ export interface ConvertSummary {
   files: string[];
   tensors: number;
   bytesWritten: number;
+  /** Shards reused from an interrupted run (--resume). */
+  reusedShards: string[];
   seconds: number;
+  bitsPerWeight: { trunk: number; mtp: number; vision: number };
+  groups: Record<string, GroupStats>;
   warnings: string[];
   reports: string[];
 }
 
-/** Parameters counted as mlx-lm does: a quantized weight at its unpacked size. */
-export function totalParameters(plan: ConversionPlan): number {
-  return plan.tensors.filter((t) => t.quant?.action !== 'drop').reduce((a, t) => a + numel(t.shape), 0);
-}
+/** Runs a planned conversion from an open source into `opts.out`; shared by convert and graft. */
+export async function writeArtifact(
+  src: CheckpointSource,
+  plan: ConversionPlan,
+  opts: Omit<ConvertOptions, keyof PlanOptions | 'source'> & { keepVision: boolean; baseTrunk?: string; extraSources?: CheckpointSource[] },
+  started = Date.now(),
+): Promise<ConvertSummary> {
+  const layout: ArtifactLayout = layoutArtifact(plan.tensors, opts.mtpLayout ?? 'sidecar', opts.maxShardBytes);
+  const partial = partialDirFor(opts.out);
+  const planHash = planFingerprint({
+    source: src.provenance(),
+    tensors: plan.tensors,
+    shards: layout.all.map((l) => l.shards.map((s) => [s.file, s.units.map((u) => u.specs)])),
+    rounding: opts.rounding,
+  });
+  let kept = new Map<string, FileDigest>();
+  if (opts.resume && (await exists(partial))) kept = await reusableShards(partial, planHash);
+  else await fsp.rm(partial, { recursive: true, force: true });
+  await fsp.mkdir(partial, { recursive: true });
+  const log = new ResumeLog(partial, planHash, kept);
 
-export function layoutPlan(plan: ConversionPlan, maxShardBytes = DEFAULT_MAX_SHARD_BYTES): FileLayout[] {
-  const main = plan.tensors.filter((t) => t.group !== 'vision');
-  const vision = plan.tensors.filter((t) => t.group === 'vision');
-  const layouts = [layoutShards(main, maxShardBytes, trunkShardName)];
-  if (vision.length) layouts.push(layoutShards(vision, maxShardBytes, visionShardName));
-  return layouts;
+  try {
+    const inputDigests = await src.inputDigests();
+    await src.prepare(planReads(plan.tensors));
+    const result = await executeLayouts(src, layout.all, partial, {
+      threads: opts.threads,
+      rounding: opts.rounding,
+      onProgress: opts.onProgress,
+      skipFiles: new Set(kept.keys()),
+      onShardDone: (file, digest) => log.record(file, digest),
+    });
+    const digests = new Map([...kept, ...result.digests]);
+    const files = await finishArtifact({ plan, layout, src, dir: partial, shardDigests: digests, inputDigests, keepVision: opts.keepVision, baseTrunk: opts.baseTrunk });
+    await fsp.rm(`${partial}/.mtpkit-resume.json`, { force: true });
+    await publishDir(partial, opts.out);
+    const stats = planStats(plan.tensors);
+    return {
+      out: opts.out,
+      files,
+      tensors: layout.all.reduce((a, l) => a + l.shards.reduce((b, s) => b + s.units.reduce((c, u) => c + u.specs.length, 0), 0), 0),
+      bytesWritten: result.bytesWritten,
+      reusedShards: [...kept.keys()],
+      seconds: (Date.now() - started) / 1000,
+      bitsPerWeight: { trunk: stats.trunk.bitsPerWeight, mtp: stats.mtp.bitsPerWeight, vision: stats.vision.bitsPerWeight },
+      groups: stats,
+      warnings: result.warnings,
+      reports: plan.reports,
+    };
+  } catch (err) {
+    // Keep finished shards for --resume; a run that finished none leaves nothing behind.
+    if (log.count === 0) await fsp.rm(partial, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 export async function runConvert(opts: ConvertOptions): Promise<ConvertSummary> {
@@ -59,40 +107,7 @@ export async function runConvert(opts: ConvertOptions): Promise<ConvertSummary> 
     await checkOutputPath(opts.out, opts.force, src.localDir ? [src.localDir] : []);
     const config = await src.readJson<Record<string, unknown>>('config.json');
     const plan = buildConversionPlan(src.label, config, src.tensors, opts);
-    const layouts = layoutPlan(plan, opts.maxShardBytes);
-
-    const partial = partialDirFor(opts.out);
-    await fsp.rm(partial, { recursive: true, force: true });
-    await fsp.mkdir(partial, { recursive: true });
-    try {
-      await src.prepare(planReads(plan.tensors));
-      const result = await executeLayouts(src, layouts, partial, {
-        threads: opts.threads,
-        rounding: opts.rounding,
-        onProgress: opts.onProgress,
-      });
-      await writeIndexFile(partial, toShardPlan(layouts), totalParameters(plan));
-      const outConfig = buildOutputConfig(plan.config, {
-        keepVision: opts.vision === 'keep',
-        text: { ...plan.sanitize.configPatch },
-        quantization: plan.quantization,
-      });
-      await writeFileAtomic(path.join(partial, 'config.json'), formatConfigJson(outConfig));
-      const assets = await copyAssets(src, partial);
-      await publishDir(partial, opts.out);
-      return {
-        out: opts.out,
-        files: [...result.files, 'model.safetensors.index.json', 'config.json', ...assets],
-        tensors: layouts.reduce((a, l) => a + l.shards.reduce((b, s) => b + s.units.reduce((c, u) => c + u.specs.length, 0), 0), 0),
-        bytesWritten: result.bytesWritten,
-        seconds: (Date.now() - started) / 1000,
-        warnings: result.warnings,
-        reports: plan.reports,
-      };
-    } catch (err) {
-      await fsp.rm(partial, { recursive: true, force: true });
-      throw err;
-    }
+    return await writeArtifact(src, plan, { ...opts, keepVision: opts.vision === 'keep' }, started);
   } finally {
     await src.close();
   }

@@ -40,6 +40,8 @@ export interface CheckpointSource extends TensorSource {
   /** The folder on disk when the source is local. */
   readonly localDir?: string;
   readJson<T = unknown>(rel: string): Promise<T | undefined>;
+  /** A small text file (README.md for the license), undefined when absent. */
+  readText?(rel: string): Promise<string | undefined>;
   /** Copies a small non-tensor file to `dest` if the source has it; false when absent. */
   copyFile(rel: string, dest: string): Promise<boolean>;
   estimateFetch(reads: SourceRead[]): Promise<FetchEstimate>;

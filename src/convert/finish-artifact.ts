@@ -1,0 +1,144 @@
+/**
+ * Everything an artifact needs besides its tensor files: index, config.json, tokenizer and other assets,
+ * the model card and, last (it checksums the rest), the `mtplx_runtime.json` contract.
+ */
+import * as os from 'os';
+import * as path from 'path';
+import { writeIndexFile } from '../safetensors/index-file';
+import { writeFileAtomic } from '../safetensors/writer';
+import { buildQuantizationConfig } from '../quant/policy';
+import { buildMtpConfigKeys, mtpQuantFromPlan } from '../runtime/contract-mtp-config';
+import { buildRuntimeContract, formatRuntimeContract, RUNTIME_CONTRACT_FILE } from '../runtime/contract';
+import type { FileChecksum } from '../runtime/contract-checksums';
+import { cardComponentsFromPlan, renderModelCard } from './model-card';
+import { toolInfo } from '../version';
+import { buildOutputConfig, formatConfigJson } from './output-config';
+import { copyAssets } from './assets';
+import { toShardPlan } from './shard-layout';
+import { storedTensorCount, type ArtifactLayout } from './artifact-layout';
+import type { ConversionPlan } from './conversion-plan';
+import type { CheckpointSource, InputFileDigest } from './source';
+import type { FileDigest } from './execute-plan';
+import { moduleOf } from './output-specs';
+import { planStats } from './plan-stats';
+import { numel } from '../safetensors/types';
+import { sha256File } from '../runtime/contract-checksums';
+
+export interface FinishInput {
+  plan: ConversionPlan;
+  layout: ArtifactLayout;
+  src: CheckpointSource;
+  dir: string;
+  /** sha256/size of every tensor file written (or reused). */
+  shardDigests: Map<string, FileDigest>;
+  inputDigests: InputFileDigest[];
+  keepVision: boolean;
+  /** MLX trunk the artifact was built on (graft), for provenance. */
+  baseTrunk?: string;
+}
+
+/** Parameters counted as mlx-lm does: a quantized weight at its unpacked size. */
+export function totalParameters(plan: ConversionPlan, layout: ArtifactLayout): number {
+  const indexed = new Set(layout.indexed.flatMap((l) => l.shards.flatMap((s) => s.units.map((u) => u.tensor.name))));
+  return plan.tensors.filter((t) => indexed.has(t.name)).reduce((a, t) => a + numel(t.shape), 0);
+}
+
+export async function finishArtifact(x: FinishInput): Promise<string[]> {
+  const { plan, layout, dir } = x;
+  const files: string[] = [];
+  files.push(path.basename(await writeIndexFile(dir, toShardPlan(layout.indexed), totalParameters(plan, layout))));
+
+  const mtpTensors = plan.tensors.filter((t) => t.group === 'mtp' && t.quant?.action !== 'drop');
+  const mtpStored = layout.sidecar ? storedTensorCount(layout.sidecar) : layout.indexed.reduce((a, l) => a + countMtp(l), 0);
+  const mtpQuant = mtpTensors.length ? mtpQuantFromPlan(mtpTensors, plan.text) : undefined;
+  const inQuantBlock = plan.tensors.filter((t) => t.group === 'trunk' || (layout.mtpLayout === 'inline' && t.group === 'mtp'));
+  const quantization = buildQuantizationConfig(
+    inQuantBlock.map((t) => ({ module: moduleOf(t.name), decision: t.quant! })),
+    plan.policy.globals as never,
+  );
+  const config = buildOutputConfig(plan.config, {
+    keepVision: x.keepVision,
+    text: { ...plan.sanitize.configPatch },
+    quantization,
+    top: mtpTensors.length ? buildMtpConfigKeys({ layout: layout.mtpLayout, tensorCount: mtpStored, quant: mtpQuant }) : {},
+  });
+  await writeFileAtomic(path.join(dir, 'config.json'), formatConfigJson(config));
+  files.push('config.json');
+  files.push(...(await copyAssets(x.src, dir)));
+
+  const prov = x.src.provenance();
+  const source = prov.kind === 'hub' ? { repo: prov.repo, revision: prov.commit } : { path: prov.path };
+  const tool = toolInfo();
+  const stats = planStats(plan.tensors);
+  const mtpFloat = mtpTensors.find((t) => t.quant?.action !== 'quantize')?.dtype.toLowerCase() ?? 'bf16';
+
+  const tensorFiles = layout.all.flatMap((l) => l.shards.map((s) => s.file));
+  const checksumsOf = async (names: string[]): Promise<FileChecksum[]> => {
+    const out: FileChecksum[] = [];
+    for (const f of names) {
+      const d = x.shardDigests.get(f) ?? (await sha256File(path.join(dir, f)));
+      out.push({ file: f, size: d.size, sha256: d.sha256 });
+    }
+    return out;
+  };
+
+  const cardFiles = [...tensorFiles, ...files];
+  const card = renderModelCard({
+    baseModel: prov.kind === 'hub' ? prov.repo : path.basename(prov.path),
+    baseModelIsRepo: prov.kind === 'hub',
+    sourceRevision: prov.kind === 'hub' ? prov.commit : undefined,
+    sourcePath: prov.kind === 'local' ? prov.path : undefined,
+    license: licenseOf(plan.config, await x.src.readText?.('README.md')),
+    architecture: plan.text.architecture,
+    components: cardComponentsFromPlan(plan.tensors),
+    policy: { name: plan.policy.name, rules: plan.policy.rules.map((r) => r.label) },
+    bitsPerWeight: { trunk: stats.trunk.bitsPerWeight, mtp: stats.mtp.tensors ? stats.mtp.bitsPerWeight : undefined, vision: stats.vision.tensors ? stats.vision.bitsPerWeight : undefined },
+    mtp: {
+      layers: mtpTensors.length ? Number(plan.sanitize.configPatch.mtp_num_hidden_layers ?? plan.text.mtpNumHiddenLayers) : 0,
+      tensors: mtpStored,
+      layout: mtpTensors.length ? layout.mtpLayout : 'none',
+      file: layout.sidecar ? layout.sidecar.shards[0].file : undefined,
+    },
+    files: (await checksumsOf(tensorFiles)).concat(await checksumsOf(files)).map((c) => ({ file: c.file, size: c.size, sha256: c.sha256 })),
+    tool,
+    verification: { status: 'pending_smoke_test' },
+  });
+  await writeFileAtomic(path.join(dir, 'README.md'), card);
+  cardFiles.push('README.md');
+
+  const mtpLayers = mtpTensors.length ? Number(plan.sanitize.configPatch.mtp_num_hidden_layers ?? plan.text.mtpNumHiddenLayers) : 0;
+  if (mtpLayers > 0) {
+    const contract = buildRuntimeContract({
+      architecture: plan.text.architecture,
+      hiddenSize: plan.text.hiddenSize,
+      mtpLayers,
+      layout: layout.mtpLayout,
+      mtpTensorCount: mtpStored,
+      mtpFloatDtype: mtpFloat,
+      mtpQuant,
+      policy: { name: plan.policy.name, rules: plan.policy.rules.map((r) => r.label) },
+      source,
+      toolName: tool.name,
+      toolVersion: tool.version,
+      inputChecksums: x.inputDigests.map((d) => ({ file: d.path, size: d.size, sha256: d.sha256 })),
+      outputChecksums: await checksumsOf(cardFiles),
+      baseTrunk: x.baseTrunk,
+      host: { platform: os.platform(), arch: os.arch() },
+    });
+    await writeFileAtomic(path.join(dir, RUNTIME_CONTRACT_FILE), formatRuntimeContract(contract));
+    cardFiles.push(RUNTIME_CONTRACT_FILE);
+  }
+  return [...tensorFiles, ...cardFiles.filter((f) => !tensorFiles.includes(f))];
+}
+
+function countMtp(l: { shards: { units: { tensor: { group: string }; specs: unknown[] }[] }[] }): number {
+  return l.shards.reduce((a, s) => a + s.units.filter((u) => u.tensor.group === 'mtp').reduce((b, u) => b + u.specs.length, 0), 0);
+}
+
+/** The source's license: its model card's front matter (`license: apache-2.0`), else a config key. */
+export function licenseOf(config: Record<string, unknown>, readme: string | undefined): string | undefined {
+  const front = readme?.match(/^---\r?\n([\s\S]*?)\r?\n---/);
+  const line = front?.[1].match(/^license:\s*["']?([^"'\s#]+)/m);
+  if (line) return line[1];
+  return typeof config.license === 'string' ? config.license : undefined;
+}
