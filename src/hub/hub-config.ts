@@ -36,6 +36,12 @@ export interface HubConfigOptions {
   fetch?: typeof fetch;
   /** Environment to read (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Conversion sources (HubSource): a shard needing more than this fraction is fetched whole. Default 0.5. */
+  wholeShardFraction?: number;
+  /** Conversion sources: tensor ranges closer than this many bytes are fetched as one. Default 1 MiB. */
+  gapBytes?: number;
+  /** Conversion sources: draw transfer progress on stderr (the CLI sets it unless --json). */
+  progress?: boolean;
 }
 
 export interface HubConfig {

@@ -4,6 +4,7 @@ import { runConvert } from '../../convert/pipeline';
 import type { TargetDType } from '../../sanitize/plan-sanitize';
 import { formatBytes, printJson, printLines } from '../output';
 import { createProgress } from '../progress';
+import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
 
 export interface CommonPlanArgs {
   source: string;
@@ -18,7 +19,7 @@ export interface CommonPlanArgs {
   json: boolean;
 }
 
-interface ConvertArgs extends CommonPlanArgs {
+interface ConvertArgs extends CommonPlanArgs, HubArgs {
   out: string;
   force: boolean;
   threads?: number;
@@ -47,8 +48,8 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
   command: 'convert <source> <out>',
   describe: 'convert a Hugging Face checkpoint into an MLX artifact (sanitized, quantized by a policy)',
   builder: (y) =>
-    planOptions(y)
-      .positional('source', { type: 'string', demandOption: true, describe: 'checkpoint folder' })
+    hubOptions(planOptions(y))
+      .positional('source', { type: 'string', demandOption: true, describe: 'checkpoint folder, or org/name[@revision] on the Hub' })
       .positional('out', { type: 'string', demandOption: true, describe: 'output folder (must not exist unless --force)' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output' })
       .option('threads', { type: 'number', describe: 'native worker threads (default: MTPKIT_THREADS or all cores)' })
@@ -68,6 +69,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       dtype: a.dtype,
       policy: policyChoice(a),
       onProgress: progress.update,
+      hub: hubConfigFrom(a),
     });
     progress.done();
     if (a.json) {

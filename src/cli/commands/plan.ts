@@ -6,14 +6,15 @@ import { planReport, type PlanReport } from '../../convert/plan-report';
 import { planReads } from '../../convert/plan-reads';
 import { formatBytes, formatTable, printJson, printLines } from '../output';
 import { planOptions, policyChoice, type CommonPlanArgs } from './convert';
+import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
 
-export const planCommand: CommandModule<object, CommonPlanArgs> = {
+export const planCommand: CommandModule<object, CommonPlanArgs & HubArgs> = {
   command: 'plan <source>',
   describe: 'show the conversion plan: for every output tensor its sources, transforms, quantization and bytes',
   builder: (y) =>
-    planOptions(y).positional('source', { type: 'string', demandOption: true, describe: 'checkpoint folder' }) as never,
+    hubOptions(planOptions(y)).positional('source', { type: 'string', demandOption: true, describe: 'checkpoint folder, or org/name[@revision] on the Hub' }) as never,
   handler: async (a) => {
-    const src = await openSource(a.source);
+    const src = await openSource(a.source, hubConfigFrom(a));
     try {
       const config = await src.readJson<Record<string, unknown>>('config.json');
       const plan = buildConversionPlan(src.label, config, src.tensors, {
