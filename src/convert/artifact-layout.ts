@@ -22,7 +22,8 @@ export function layoutArtifact(tensors: PlannedTensor[], mtpLayout: MtpLayout, m
   const main = tensors.filter((t) => t.group === 'trunk' || (inlineMtp && t.group === 'mtp'));
   const vision = tensors.filter((t) => t.group === 'vision');
   const mtp = inlineMtp ? [] : tensors.filter((t) => t.group === 'mtp').map((t) => ({ ...t, name: toSidecarMtpName(t.name) }));
-  const indexed = [layoutShards(main, maxShardBytes, trunkShardName)];
+  // A graft plans only the head: no trunk shards are written then (the trunk's own are linked in).
+  const indexed = main.length ? [layoutShards(main, maxShardBytes, trunkShardName)] : [];
   if (vision.length) indexed.push(layoutShards(vision, maxShardBytes, visionShardName));
   // The head is small next to the trunk: one file, whatever the shard limit.
   const sidecar = mtp.length ? layoutShards(mtp, Number.MAX_SAFE_INTEGER, () => MTP_SIDECAR_FILE) : undefined;

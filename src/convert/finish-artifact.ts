@@ -33,8 +33,16 @@ export interface FinishInput {
   shardDigests: Map<string, FileDigest>;
   inputDigests: InputFileDigest[];
   keepVision: boolean;
-  /** MLX trunk the artifact was built on (graft), for provenance. */
-  baseTrunk?: string;
+  /** Graft: the MLX trunk the head was added to (its files are already in `dir`, unchanged). */
+  graft?: {
+    baseTrunk: string;
+    /** The trunk's config.json, the base of ours (its `quantization` block is kept as is). */
+    config: Record<string, unknown>;
+    /** Trunk files in `dir` (shards, index, assets) to checksum and list. */
+    files: string[];
+    /** Trunk bits per weight, when the trunk's index records total_parameters. */
+    bitsPerWeight?: number;
+  };
 }
 
 /** Parameters counted as mlx-lm does: a quantized weight at its unpacked size. */
@@ -46,25 +54,30 @@ export function totalParameters(plan: ConversionPlan, layout: ArtifactLayout): n
 export async function finishArtifact(x: FinishInput): Promise<string[]> {
   const { plan, layout, dir } = x;
   const files: string[] = [];
-  files.push(path.basename(await writeIndexFile(dir, toShardPlan(layout.indexed), totalParameters(plan, layout))));
+  if (x.graft) files.push(...x.graft.files);
+  else files.push(path.basename(await writeIndexFile(dir, toShardPlan(layout.indexed), totalParameters(plan, layout))));
 
   const mtpTensors = plan.tensors.filter((t) => t.group === 'mtp' && t.quant?.action !== 'drop');
+  const mtpLayers = mtpTensors.length ? Number(plan.sanitize.configPatch.mtp_num_hidden_layers ?? plan.text.mtpNumHiddenLayers) : 0;
   const mtpStored = layout.sidecar ? storedTensorCount(layout.sidecar) : layout.indexed.reduce((a, l) => a + countMtp(l), 0);
   const mtpQuant = mtpTensors.length ? mtpQuantFromPlan(mtpTensors, plan.text) : undefined;
   const inQuantBlock = plan.tensors.filter((t) => t.group === 'trunk' || (layout.mtpLayout === 'inline' && t.group === 'mtp'));
-  const quantization = buildQuantizationConfig(
-    inQuantBlock.map((t) => ({ module: moduleOf(t.name), decision: t.quant! })),
-    plan.policy.globals as never,
-  );
-  const config = buildOutputConfig(plan.config, {
+  const quantization = x.graft
+    ? (x.graft.config.quantization as Record<string, unknown> | undefined)
+    : buildQuantizationConfig(
+        inQuantBlock.map((t) => ({ module: moduleOf(t.name), decision: t.quant! })),
+        plan.policy.globals as never,
+      );
+  const config = buildOutputConfig(x.graft?.config ?? plan.config, {
     keepVision: x.keepVision,
-    text: { ...plan.sanitize.configPatch },
+    // A graft's base config is the trunk's, which says 0 MTP layers: write what the artifact holds.
+    text: { ...plan.sanitize.configPatch, ...(x.graft ? { mtp_num_hidden_layers: mtpLayers } : {}) },
     quantization,
     top: mtpTensors.length ? buildMtpConfigKeys({ layout: layout.mtpLayout, tensorCount: mtpStored, quant: mtpQuant }) : {},
   });
   await writeFileAtomic(path.join(dir, 'config.json'), formatConfigJson(config));
   files.push('config.json');
-  files.push(...(await copyAssets(x.src, dir)));
+  if (!x.graft) files.push(...(await copyAssets(x.src, dir)));
 
   const prov = x.src.provenance();
   const source = prov.kind === 'hub' ? { repo: prov.repo, revision: prov.commit } : { path: prov.path };
@@ -82,7 +95,7 @@ export async function finishArtifact(x: FinishInput): Promise<string[]> {
     return out;
   };
 
-  const cardFiles = [...tensorFiles, ...files];
+  const cardFiles = [...tensorFiles, ...files.filter((f) => !tensorFiles.includes(f))];
   const card = renderModelCard({
     baseModel: prov.kind === 'hub' ? prov.repo : path.basename(prov.path),
     baseModelIsRepo: prov.kind === 'hub',
@@ -92,21 +105,20 @@ export async function finishArtifact(x: FinishInput): Promise<string[]> {
     architecture: plan.text.architecture,
     components: cardComponentsFromPlan(plan.tensors),
     policy: { name: plan.policy.name, rules: plan.policy.rules.map((r) => r.label) },
-    bitsPerWeight: { trunk: stats.trunk.bitsPerWeight, mtp: stats.mtp.tensors ? stats.mtp.bitsPerWeight : undefined, vision: stats.vision.tensors ? stats.vision.bitsPerWeight : undefined },
+    bitsPerWeight: { trunk: x.graft ? x.graft.bitsPerWeight ?? 0 : stats.trunk.bitsPerWeight, mtp: stats.mtp.tensors ? stats.mtp.bitsPerWeight : undefined, vision: stats.vision.tensors ? stats.vision.bitsPerWeight : undefined },
     mtp: {
-      layers: mtpTensors.length ? Number(plan.sanitize.configPatch.mtp_num_hidden_layers ?? plan.text.mtpNumHiddenLayers) : 0,
+      layers: mtpLayers,
       tensors: mtpStored,
       layout: mtpTensors.length ? layout.mtpLayout : 'none',
       file: layout.sidecar ? layout.sidecar.shards[0].file : undefined,
     },
-    files: (await checksumsOf(tensorFiles)).concat(await checksumsOf(files)).map((c) => ({ file: c.file, size: c.size, sha256: c.sha256 })),
+    files: (await checksumsOf(cardFiles)).map((c) => ({ file: c.file, size: c.size, sha256: c.sha256 })),
     tool,
     verification: { status: 'pending_smoke_test' },
   });
   await writeFileAtomic(path.join(dir, 'README.md'), card);
   cardFiles.push('README.md');
 
-  const mtpLayers = mtpTensors.length ? Number(plan.sanitize.configPatch.mtp_num_hidden_layers ?? plan.text.mtpNumHiddenLayers) : 0;
   if (mtpLayers > 0) {
     const contract = buildRuntimeContract({
       architecture: plan.text.architecture,
@@ -122,7 +134,7 @@ export async function finishArtifact(x: FinishInput): Promise<string[]> {
       toolVersion: tool.version,
       inputChecksums: x.inputDigests.map((d) => ({ file: d.path, size: d.size, sha256: d.sha256 })),
       outputChecksums: await checksumsOf(cardFiles),
-      baseTrunk: x.baseTrunk,
+      baseTrunk: x.graft?.baseTrunk,
       host: { platform: os.platform(), arch: os.arch() },
     });
     await writeFileAtomic(path.join(dir, RUNTIME_CONTRACT_FILE), formatRuntimeContract(contract));

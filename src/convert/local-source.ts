@@ -55,6 +55,11 @@ export class LocalSource implements CheckpointSource {
     return this.ckpt.readRange(name, start, end);
   }
 
+  async listFiles(): Promise<string[]> {
+    const entries = await fsp.readdir(this.ckpt.dir, { withFileTypes: true });
+    return entries.filter((e) => e.isFile()).map((e) => e.name).sort();
+  }
+
   async copyFile(rel: string, dest: string): Promise<boolean> {
     try {
       await fsp.copyFile(path.join(this.ckpt.dir, rel), dest);

@@ -9,7 +9,7 @@ import { checkOutputPath, partialDirFor, publishDir, exists } from './atomic-dir
 import { openSource } from './open-source';
 import { planReads } from './plan-reads';
 import { layoutArtifact, type ArtifactLayout } from './artifact-layout';
-import { finishArtifact } from './finish-artifact';
+import { finishArtifact, type FinishInput } from './finish-artifact';
 import { planFingerprint, reusableShards, ResumeLog } from './resume';
 import type { CheckpointSource } from './source';
 import type { HubConfigOptions } from '../hub/hub-config';
@@ -49,7 +49,11 @@ export interface ConvertSummary {
 export async function writeArtifact(
   src: CheckpointSource,
   plan: ConversionPlan,
-  opts: Omit<ConvertOptions, keyof PlanOptions | 'source'> & { keepVision: boolean; baseTrunk?: string; extraSources?: CheckpointSource[] },
+  opts: Omit<ConvertOptions, keyof PlanOptions | 'source'> & {
+    keepVision: boolean;
+    /** Graft: put the trunk's files into the partial folder before the head is written. */
+    graft?: { prepare: (dir: string) => Promise<NonNullable<FinishInput['graft']>> };
+  },
   started = Date.now(),
 ): Promise<ConvertSummary> {
   const layout: ArtifactLayout = layoutArtifact(plan.tensors, opts.mtpLayout ?? 'sidecar', opts.maxShardBytes);
@@ -77,7 +81,8 @@ export async function writeArtifact(
       onShardDone: (file, digest) => log.record(file, digest),
     });
     const digests = new Map([...kept, ...result.digests]);
-    const files = await finishArtifact({ plan, layout, src, dir: partial, shardDigests: digests, inputDigests, keepVision: opts.keepVision, baseTrunk: opts.baseTrunk });
+    const graft = opts.graft ? await opts.graft.prepare(partial) : undefined;
+    const files = await finishArtifact({ plan, layout, src, dir: partial, shardDigests: digests, inputDigests, keepVision: opts.keepVision, graft });
     await fsp.rm(`${partial}/.mtpkit-resume.json`, { force: true });
     await publishDir(partial, opts.out);
     const stats = planStats(plan.tensors);

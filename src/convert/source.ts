@@ -42,6 +42,8 @@ export interface CheckpointSource extends TensorSource {
   readJson<T = unknown>(rel: string): Promise<T | undefined>;
   /** A small text file (README.md for the license), undefined when absent. */
   readText?(rel: string): Promise<string | undefined>;
+  /** Every top-level file of the source (graft copies a trunk's files). */
+  listFiles?(): Promise<string[]>;
   /** Copies a small non-tensor file to `dest` if the source has it; false when absent. */
   copyFile(rel: string, dest: string): Promise<boolean>;
   estimateFetch(reads: SourceRead[]): Promise<FetchEstimate>;

@@ -1,6 +1,6 @@
 /** `mtpkit convert <src> <out> --policy P`: sanitize + quantize into an MLX artifact. */
 import type { Argv, CommandModule } from 'yargs';
-import { runConvert } from '../../convert/pipeline';
+import { runConvert, type ConvertSummary } from '../../convert/pipeline';
 import type { TargetDType } from '../../sanitize/plan-sanitize';
 import { formatBytes, printJson, printLines } from '../output';
 import { createProgress } from '../progress';
@@ -19,12 +19,26 @@ export interface CommonPlanArgs {
   json: boolean;
 }
 
-interface ConvertArgs extends CommonPlanArgs, HubArgs {
+export interface WriteArgs {
   out: string;
   force: boolean;
+  resume: boolean;
   threads?: number;
   rounding: 'metal' | 'cpu';
+}
+
+interface ConvertArgs extends CommonPlanArgs, HubArgs, WriteArgs {
   'max-shard-bytes'?: number;
+  'mtp-layout': 'sidecar' | 'inline';
+}
+
+/** Options of every command that writes an artifact. */
+export function writeOptions<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('force', { type: 'boolean', default: false, describe: 'replace an existing output (only once the new one is complete)' })
+    .option('resume', { type: 'boolean', default: false, describe: 'reuse the finished shards of an interrupted run (checked by sha256)' })
+    .option('threads', { type: 'number', describe: 'native worker threads (default: MTPKIT_THREADS or all cores)' })
+    .option('rounding', { type: 'string', choices: ['metal', 'cpu'], default: 'metal', describe: 'MLX quantizer semantics: metal (GPU kernel, default) or cpu' }) as Argv<T>;
 }
 
 /** Options shared by `convert` and `plan`. */
@@ -48,12 +62,10 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
   command: 'convert <source> <out>',
   describe: 'convert a Hugging Face checkpoint into an MLX artifact (sanitized, quantized by a policy)',
   builder: (y) =>
-    hubOptions(planOptions(y))
+    writeOptions(hubOptions(planOptions(y)))
       .positional('source', { type: 'string', demandOption: true, describe: 'checkpoint folder, or org/name[@revision] on the Hub' })
       .positional('out', { type: 'string', demandOption: true, describe: 'output folder (must not exist unless --force)' })
-      .option('force', { type: 'boolean', default: false, describe: 'replace an existing output' })
-      .option('threads', { type: 'number', describe: 'native worker threads (default: MTPKIT_THREADS or all cores)' })
-      .option('rounding', { type: 'string', choices: ['metal', 'cpu'], default: 'metal', describe: "MLX quantizer semantics: metal (GPU, default) or cpu" })
+      .option('mtp-layout', { type: 'string', choices: ['sidecar', 'inline'], default: 'sidecar', describe: 'MTP head in mtp.safetensors (MTPLX; default) or inline language_model.mtp.* (mlx-lm native-MTP branch)' })
       .option('max-shard-bytes', { type: 'number', describe: 'largest output shard (default 5 GiB, as mlx-lm)' }) as never,
   handler: async (a) => {
     const progress = createProgress(a.json);
@@ -61,6 +73,8 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       source: a.source,
       out: a.out,
       force: a.force,
+      resume: a.resume,
+      mtpLayout: a['mtp-layout'],
       threads: a.threads,
       rounding: a.rounding,
       maxShardBytes: a['max-shard-bytes'],
@@ -76,10 +90,17 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       printJson({ ok: true, ...summary, throughputBytesPerSecond: summary.bytesWritten / Math.max(summary.seconds, 1e-9) });
       return;
     }
-    printLines([
-      `wrote ${summary.out}: ${summary.tensors} tensors, ${formatBytes(summary.bytesWritten)} in ${summary.seconds.toFixed(1)} s`,
-      ...summary.reports.map((r) => `note: ${r}`),
-      ...summary.warnings.map((w) => `warning: ${w}`),
-    ]);
+    printSummary(summary);
   },
 };
+
+export function printSummary(summary: ConvertSummary): void {
+  const bpw = summary.bitsPerWeight;
+  printLines([
+    `wrote ${summary.out}: ${summary.tensors} tensors, ${formatBytes(summary.bytesWritten)} in ${summary.seconds.toFixed(1)} s`,
+    `bits per weight: trunk ${bpw.trunk.toFixed(3)}${bpw.mtp ? `, MTP head ${bpw.mtp.toFixed(3)}` : ''}`,
+    ...(summary.reusedShards.length ? [`reused ${summary.reusedShards.length} finished shard(s): ${summary.reusedShards.join(', ')}`] : []),
+    ...summary.reports.map((r) => `note: ${r}`),
+    ...summary.warnings.map((w) => `warning: ${w}`),
+  ]);
+}

@@ -5,6 +5,7 @@ import { planCommand } from './plan';
 import { convertCommand } from './convert';
 import { policiesCommand } from './policies';
 import { validateCommand } from './validate';
+import { graftCommand } from './graft';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [convertCommand, planCommand, validateCommand, inspectCommand, policiesCommand];
+export const commands: CommandModule<any, any>[] = [convertCommand, graftCommand, planCommand, validateCommand, inspectCommand, policiesCommand];

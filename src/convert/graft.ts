@@ -1,0 +1,115 @@
+/**
+ * `mtpkit graft <mlx-trunk> <mtp-source> <out>`: adds the MTP head of an original checkpoint to an MLX
+ * trunk that lacks one (e.g. a community 4-bit conversion). The trunk's files are hard-linked (or
+ * copied) unchanged; the head is sanitized with the *source's* raw/converted status, quantized by the
+ * policy and written as the `mtp.safetensors` sidecar, with config keys, model card and contract.
+ */
+import { promises as fsp } from 'fs';
+import * as path from 'path';
+import { InputError } from '../errors';
+import { parseTextConfig, type TextConfig } from '../model/text-config';
+import { isMtpTensor } from '../model/tensor-names';
+import { tensorBytes } from '../safetensors/types';
+import { buildConversionPlan } from './conversion-plan';
+import type { PolicyChoice } from './apply-policy';
+import { checkOutputPath } from './atomic-dir';
+import { openSource } from './open-source';
+import { writeArtifact, type ConvertOptions, type ConvertSummary } from './pipeline';
+import type { CheckpointSource } from './source';
+import { RUNTIME_CONTRACT_FILE } from '../runtime/contract';
+
+export interface GraftOptions extends Pick<ConvertOptions, 'force' | 'threads' | 'rounding' | 'resume' | 'onProgress' | 'hub'> {
+  trunk: string;
+  mtpSource: string;
+  out: string;
+  policy: PolicyChoice;
+}
+
+/** Files of the trunk we write ourselves instead of linking. */
+const REWRITTEN = new Set(['config.json', 'README.md', RUNTIME_CONTRACT_FILE]);
+
+/** The two checkpoints must describe the same model; each mismatch names both files and the field. */
+export function checkGraftCompatible(trunk: TextConfig, head: TextConfig, trunkLabel: string, headLabel: string): void {
+  const fields: [string, unknown, unknown][] = [
+    ['architecture (model_type)', trunk.architecture, head.architecture],
+    ['hidden_size', trunk.hiddenSize, head.hiddenSize],
+    ['vocab_size', trunk.vocabSize, head.vocabSize],
+    ['num_hidden_layers', trunk.numLayers, head.numLayers],
+    ['tie_word_embeddings', trunk.tieWordEmbeddings, head.tieWordEmbeddings],
+  ];
+  for (const [field, a, b] of fields) {
+    if (a !== b) {
+      throw new InputError(`trunk and MTP source differ: ${field} is ${JSON.stringify(a)} in ${trunkLabel} but ${JSON.stringify(b)} in ${headLabel}`, {
+        field,
+      });
+    }
+  }
+}
+
+/** Hard link when the file system allows it (no bytes copied), else a copy; never overwrites. */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await fsp.link(from, to);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw err;
+    await fsp.copyFile(from, to, fsp.constants.COPYFILE_EXCL);
+  }
+}
+
+export async function runGraft(opts: GraftOptions): Promise<ConvertSummary> {
+  const started = Date.now();
+  const trunk = await openSource(opts.trunk, opts.hub);
+  let head: CheckpointSource | undefined;
+  try {
+    head = await openSource(opts.mtpSource, opts.hub);
+    await checkOutputPath(opts.out, opts.force, [trunk.localDir, head.localDir].filter((d): d is string => !!d));
+    const trunkConfig = await trunk.readJson<Record<string, unknown>>('config.json');
+    const headConfig = await head.readJson<Record<string, unknown>>('config.json');
+    if (!trunkConfig) throw new InputError('config.json is missing', { file: trunk.label });
+    if (!headConfig) throw new InputError('config.json is missing', { file: head.label });
+    const trunkText = parseTextConfig(trunkConfig, `${trunk.label}/config.json`);
+    const headText = parseTextConfig(headConfig, `${head.label}/config.json`);
+    checkGraftCompatible(trunkText, headText, trunk.label, head.label);
+    const existing = [...trunk.tensors.keys()].find(isMtpTensor);
+    if (existing) throw new InputError('the trunk already has an MTP head; graft adds one to a trunk without it', { file: trunk.label, tensor: existing });
+    if (!trunk.listFiles) throw new InputError('graft needs the trunk as a local folder', { file: trunk.label });
+
+    // Raw-HF detection runs over all of the source's headers; only the head is planned.
+    const plan = buildConversionPlan(head.label, headConfig, head.tensors, {
+      vision: 'drop',
+      mtp: 'keep',
+      policy: opts.policy,
+      select: (name) => isMtpTensor(name),
+    });
+    if (!plan.tensors.length) {
+      throw new InputError('the MTP source has no mtp.* tensors to graft', { file: head.label });
+    }
+    const trunkFiles = (await trunk.listFiles()).filter((f) => !REWRITTEN.has(f) && !f.startsWith('.'));
+    const trunkDir = trunk.localDir!;
+    return await writeArtifact(head, plan, {
+      ...opts,
+      keepVision: false,
+      mtpLayout: 'sidecar',
+      graft: {
+        prepare: async (dir) => {
+          for (const f of trunkFiles) await linkOrCopy(path.join(trunkDir, f), path.join(dir, f));
+          return { baseTrunk: trunk.label, config: trunkConfig, files: trunkFiles, bitsPerWeight: await trunkBitsPerWeight(trunk) };
+        },
+      },
+    }, started);
+  } finally {
+    await head?.close();
+    await trunk.close();
+  }
+}
+
+/** Stored bits per parameter of the trunk, from its index's total_parameters (mlx-lm writes it). */
+async function trunkBitsPerWeight(trunk: CheckpointSource): Promise<number | undefined> {
+  const index = await trunk.readJson<{ metadata?: { total_parameters?: number } }>('model.safetensors.index.json');
+  const params = index?.metadata?.total_parameters;
+  if (typeof params !== 'number' || params <= 0) return undefined;
+  let bytes = 0;
+  for (const t of trunk.tensors.values()) bytes += tensorBytes(t.dtype, t.shape);
+  return (bytes * 8) / params;
+}
