@@ -6,6 +6,7 @@ import { convertCommand } from './convert';
 import { policiesCommand } from './policies';
 import { validateCommand } from './validate';
 import { graftCommand } from './graft';
+import { publishCommand } from './publish';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [convertCommand, graftCommand, planCommand, validateCommand, inspectCommand, policiesCommand];
+export const commands: CommandModule<any, any>[] = [convertCommand, graftCommand, planCommand, validateCommand, publishCommand, inspectCommand, policiesCommand];
