@@ -1,0 +1,127 @@
+/**
+ * The native (C++, multithreaded) quantizer: same signature and bytes as `quantizeReference`.
+ * Arguments are checked here (validate.ts) so the addon only sees well-formed requests.
+ */
+import { InputError, type ErrorPlace } from '../../errors';
+import { defaultThreads, nativeAddon } from '../../runtime/native-binding';
+import { nonFiniteError, decodeFloats } from './float-io';
+import type { DequantizeOptions, FloatDType, QuantizeOptions, QuantizedTensor } from './types';
+import { resolveDequantize, resolveQuantize, type DequantParams, type QuantParams } from './validate';
+
+interface NativeQuantParams {
+  dtype: FloatDType;
+  mode: string;
+  bits: number;
+  groupSize: number;
+  numel: number;
+  threads: number;
+  rounding: string;
+  globalScale?: number;
+}
+
+interface NativeQuantResult {
+  weight: Buffer;
+  scales: Buffer;
+  biases?: Buffer;
+  /** Flat index of the first NaN / Inf, or -1. */
+  nonFiniteIndex: number;
+}
+
+interface NativeDequantParams {
+  mode: string;
+  bits: number;
+  groupSize: number;
+  numel: number;
+  threads: number;
+  outDType: FloatDType;
+  scalesDType: FloatDType | 'U8';
+  globalScale?: number;
+}
+
+/** The functions native/src/quantize.cc registers. */
+export interface QuantAddon {
+  quantQuantize(input: Uint8Array, params: NativeQuantParams): Promise<NativeQuantResult>;
+  quantQuantizeSync(input: Uint8Array, params: NativeQuantParams): NativeQuantResult;
+  quantDequantize(weight: Uint8Array, scales: Uint8Array, biases: Uint8Array | null, params: NativeDequantParams): Promise<Buffer>;
+  quantDequantizeSync(weight: Uint8Array, scales: Uint8Array, biases: Uint8Array | null, params: NativeDequantParams): Buffer;
+  /** Element / scale encoders, exposed for tests. */
+  quantFpEncode(kind: 'e2m1' | 'e4m3' | 'e8m0', values: Float32Array): Buffer;
+}
+
+export function quantAddon(): QuantAddon {
+  return nativeAddon<QuantAddon>();
+}
+
+function threadsOf(t: number | undefined, place: ErrorPlace): number {
+  if (t === undefined || t === 0) return defaultThreads();
+  if (!Number.isInteger(t) || t < 0) throw new InputError(`threads must be a non-negative integer, got ${t}`, place);
+  return t;
+}
+
+function nativeParams(p: QuantParams, threads: number | undefined): NativeQuantParams {
+  return {
+    dtype: p.dtype,
+    mode: p.mode,
+    bits: p.bits,
+    groupSize: p.groupSize,
+    numel: p.numel,
+    threads: threadsOf(threads, p.place),
+    rounding: p.rounding,
+    globalScale: p.globalScale,
+  };
+}
+
+function finish(data: Uint8Array, p: QuantParams, r: NativeQuantResult): QuantizedTensor {
+  if (r.nonFiniteIndex >= 0) {
+    const size = p.dtype === 'F32' ? 4 : 2;
+    const i = r.nonFiniteIndex;
+    const v = decodeFloats(data.subarray(i * size, (i + 1) * size), p.dtype)[0];
+    throw nonFiniteError(v, i, p.place);
+  }
+  const affine = p.mode === 'affine';
+  return {
+    weight: r.weight,
+    weightShape: p.weightShape,
+    scales: r.scales,
+    scalesShape: p.scalesShape,
+    scalesDType: affine ? p.dtype : 'U8',
+    ...(affine ? { biases: r.biases, biasesDType: p.dtype } : {}),
+  };
+}
+
+/** Quantizes off the event loop on `threads` native threads (default: MTPKIT_THREADS, else all cores). */
+export async function quantize(data: Uint8Array, opts: QuantizeOptions): Promise<QuantizedTensor> {
+  const p = resolveQuantize(data, opts);
+  const r = await quantAddon().quantQuantize(data, nativeParams(p, opts.threads));
+  return finish(data, p, r);
+}
+
+/** Synchronous variant for small tensors (blocks the event loop while it runs). */
+export function quantizeSync(data: Uint8Array, opts: QuantizeOptions): QuantizedTensor {
+  const p = resolveQuantize(data, opts);
+  return finish(data, p, quantAddon().quantQuantizeSync(data, nativeParams(p, opts.threads)));
+}
+
+function dequantParams(p: DequantParams, threads: number | undefined): NativeDequantParams {
+  return {
+    mode: p.mode,
+    bits: p.bits,
+    groupSize: p.groupSize,
+    numel: p.numel,
+    threads: threadsOf(threads, p.place),
+    outDType: p.outDType,
+    scalesDType: p.scalesDType,
+    globalScale: p.globalScale,
+  };
+}
+
+/** Native dequantization, same bytes as `dequantize` (reference): shape [..., in] in `outDType`. */
+export async function dequantizeNative(q: QuantizedTensor, opts: DequantizeOptions): Promise<Buffer> {
+  const p = resolveDequantize(q, opts);
+  return quantAddon().quantDequantize(q.weight, q.scales, q.biases ?? null, dequantParams(p, opts.threads));
+}
+
+export function dequantizeNativeSync(q: QuantizedTensor, opts: DequantizeOptions): Buffer {
+  const p = resolveDequantize(q, opts);
+  return quantAddon().quantDequantizeSync(q.weight, q.scales, q.biases ?? null, dequantParams(p, opts.threads));
+}

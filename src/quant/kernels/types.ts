@@ -1,0 +1,57 @@
+/** Types of the MLX quantizer kernels (reference/mlx-format.md §1-§7). */
+import type { FloatDType } from '../../numeric/float-bits';
+
+export type { FloatDType };
+
+/** MLX quantization modes. */
+export type QuantMode = 'affine' | 'mxfp4' | 'mxfp8' | 'nvfp4';
+
+/**
+ * Which MLX affine kernel to imitate (§2.4): 'metal' = the GPU kernel most Mac checkpoints come from
+ * (w_max starts at 0, ties away from zero); 'cpu' = the CPU kernel (true max, ties to even).
+ * The fp modes always follow the Metal kernel.
+ */
+export type QuantRounding = 'metal' | 'cpu';
+
+export interface QuantizeOptions {
+  /** dtype of the raw little-endian input bytes. */
+  dtype: FloatDType;
+  /** Shape [..., in]; groups run along the last axis. */
+  shape: number[];
+  mode: QuantMode;
+  bits: number;
+  groupSize: number;
+  /** Affine only; default 'metal'. */
+  rounding?: QuantRounding;
+  /** Tensor name used in error messages. */
+  name?: string;
+  /** Native worker threads; 0 or undefined = the default (MTPKIT_THREADS, else every core). */
+  threads?: number;
+  /** nvfp4 only: MLX's optional fp32 `global_scale`. */
+  globalScale?: number;
+}
+
+export interface QuantizedTensor {
+  /** Packed codes, uint32 little-endian (safetensors U32). */
+  weight: Buffer;
+  weightShape: number[];
+  scales: Buffer;
+  scalesShape: number[];
+  /** Input dtype for affine, U8 for the fp modes. */
+  scalesDType: FloatDType | 'U8';
+  /** Affine only, same shape and dtype as the scales. */
+  biases?: Buffer;
+  biasesDType?: FloatDType;
+}
+
+export interface DequantizeOptions {
+  mode: QuantMode;
+  bits: number;
+  groupSize: number;
+  /** Output dtype; default F32. */
+  outDType?: FloatDType;
+  /** nvfp4 only: the global scale used when quantizing. */
+  globalScale?: number;
+  name?: string;
+  threads?: number;
+}
