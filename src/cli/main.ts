@@ -45,6 +45,11 @@ export async function main(argv: string[]): Promise<number> {
 class UsageError extends Error {}
 
 if (require.main === module) {
+  // `mtpkit plan ... | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode === undefined ? 0 : Number(process.exitCode));
+    throw err;
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
