@@ -1,0 +1,57 @@
+/** Graft from a Hub source fetches about the MTP head's bytes (plus headers), never the trunk's shards. */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { startHarness, type Harness } from './hub-server/harness';
+import { runConvert } from '../src/convert/pipeline';
+import { runGraft } from '../src/convert/graft';
+import { Checkpoint } from '../src/safetensors/checkpoint';
+import { validateArtifact } from '../src/runtime/validate-artifact';
+
+const FIX = path.join(__dirname, '..', 'fixtures');
+let h: Harness;
+let tmp: string;
+beforeAll(async () => {
+  h = await startHarness();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mtpkit-hub-graft-'));
+  await h.server.addRepoFromFolder('qwen/dense', path.join(FIX, 'qwen35-dense'));
+});
+afterAll(async () => {
+  await h.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('graft org/name: only the headers and the mtp.* tensor bytes are fetched', async () => {
+  const trunk = path.join(tmp, 'trunk');
+  await runConvert({ source: path.join(FIX, 'qwen35-dense'), out: trunk, force: false, rounding: 'metal', vision: 'drop', mtp: 'drop', policy: { spec: 'none' } });
+  const local = await Checkpoint.open(path.join(FIX, 'qwen35-dense'));
+  const mtpBytes = [...local.tensors.values()].filter((t) => t.name.startsWith('mtp.')).reduce((a, t) => a + t.byteLength, 0);
+  const shardBytes = local.shards.reduce((a, s) => a + fs.statSync(path.join(FIX, 'qwen35-dense', s)).size, 0);
+  const headerBytes = [...local.shards].reduce((a, s) => {
+    const buf = fs.readFileSync(path.join(FIX, 'qwen35-dense', s));
+    return a + 8 + Number(buf.readBigUInt64LE(0));
+  }, 0);
+  await local.close();
+
+  h.server.resetStats();
+  const out = path.join(tmp, 'grafted');
+  const cfg = h.config(await h.newCacheDir());
+  await runGraft({
+    trunk,
+    mtpSource: 'qwen/dense',
+    out,
+    force: false,
+    rounding: 'metal',
+    policy: { spec: 'body-int4' },
+    hub: { endpoint: h.server.url, cacheDir: cfg.cacheDir, env: { HF_TOKEN: 'hf_loopbackTestToken0123456789' } } as never,
+  });
+  const served = h.server.bytesServed(/\.safetensors$/);
+  expect(served).toBeGreaterThanOrEqual(mtpBytes);
+  // Headers + the head (gap filling may pull a few bytes between close ranges).
+  expect(served).toBeLessThanOrEqual(headerBytes + mtpBytes * 1.1);
+  expect(served).toBeLessThan(shardBytes / 2);
+  expect((await validateArtifact(out)).problems).toEqual([]);
+  const side = await Checkpoint.openFiles(out, ['mtp.safetensors']);
+  expect(side.tensors.size).toBe(29);
+  await side.close();
+});
