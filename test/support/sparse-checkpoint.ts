@@ -18,7 +18,7 @@ export const QWEN36_27B: Partial<ModelDims> = {
 
 export async function writeSparseCheckpoint(dir: string, variant: VariantName, dims: Partial<ModelDims>, shards: number): Promise<number> {
   const v = getVariant(variant);
-  v.dims = { ...v.dims, ...dims, vision: undefined };
+  v.dims = { ...v.dims, ...dims, vision: null };
   const tensors: TensorSpec[] = buildTensorList(v).map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape }));
   await fsp.mkdir(dir, { recursive: true });
   const per = Math.ceil(tensors.length / shards);
