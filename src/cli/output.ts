@@ -1,6 +1,8 @@
 /** How commands talk to the user: human text on a terminal, one JSON document with --json. */
 import { MtpkitError, EXIT_FAILURE } from '../errors';
 
+export { formatBytes } from '../format';
+
 export interface OutputOptions {
   json: boolean;
 }
@@ -21,16 +23,6 @@ export function formatTable(header: string[], rows: string[][]): string[] {
   return [fmt(header), ...rows.map(fmt)];
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(2)} ${units[u]}`;
-}
 
 /** Prints an error as one line (or a JSON object) and returns the exit code to use. */
 export function reportError(err: unknown, opts: OutputOptions): number {

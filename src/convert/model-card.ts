@@ -3,6 +3,7 @@
  * is stored as, the policy, sizes, the MTP head layout, provenance, verification status, how to run it.
  * Everything is derived from a ConversionPlan and the write results; no claims beyond them.
  */
+import { formatBytes } from '../format';
 import type { Architecture } from '../model/architecture';
 import { tensorBytes } from '../safetensors/types';
 import type { PlannedTensor } from './plan-types';
@@ -127,16 +128,6 @@ function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-function bytesText(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(2)} ${units[u]}`;
-}
 
 function frontMatter(c: CardInput, quantized: boolean): string[] {
   const lines = ['---', 'library_name: mlx', `base_model: ${yaml(c.baseModel)}`];
@@ -240,7 +231,7 @@ export function renderModelCard(c: CardInput): string {
   }
 
   out.push('## Files', '', '| file | bytes | sha256 |', '|---|---:|---|');
-  for (const f of c.files) out.push(`| ${cell(f.file)} | ${f.size} (${bytesText(f.size)}) | ${f.sha256 ? `\`${f.sha256}\`` : '-'} |`);
+  for (const f of c.files) out.push(`| ${cell(f.file)} | ${f.size} (${formatBytes(f.size)}) | ${f.sha256 ? `\`${f.sha256}\`` : '-'} |`);
   out.push('');
 
   out.push('## Provenance', '');

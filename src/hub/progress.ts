@@ -2,6 +2,7 @@
  * Transfer progress for humans: one redrawn line (bytes, rate, ETA) on a terminal; plain, throttled
  * lines when stderr is not a TTY or CI=true, so logs stay readable.
  */
+import { formatBytes } from '../format';
 import { ProgressEvent } from './hub-repo';
 
 export interface ProgressRendererOptions {
@@ -20,15 +21,9 @@ export interface ProgressRenderer {
   finish(): void;
 }
 
+/** Sizes in progress lines: one decimal is enough. */
 export function formatSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+  return formatBytes(n, 1);
 }
 
 export function formatDuration(seconds: number): string {

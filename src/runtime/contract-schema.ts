@@ -4,6 +4,7 @@
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import schema from '../../schemas/runtime-contract.schema.json';
+import { valueAt } from '../json-pointer';
 
 let validator: ValidateFunction | undefined;
 
@@ -15,14 +16,6 @@ function getValidator(): ValidateFunction {
   return validator;
 }
 
-function valueAt(doc: unknown, pointer: string): unknown {
-  let cur = doc;
-  for (const seg of pointer.split('/').slice(1)) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[seg.replace(/~1/g, '/').replace(/~0/g, '~')];
-  }
-  return cur;
-}
 
 function describe(e: ErrorObject, doc: unknown): { pointer: string; message: string } {
   const got = ` (got ${JSON.stringify(valueAt(doc, e.instancePath)) ?? 'nothing'})`;

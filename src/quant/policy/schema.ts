@@ -6,6 +6,7 @@ import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { InputError } from '../../errors';
 import schema from '../../../schemas/policy.schema.json';
 import type { PolicyFile } from './types';
+import { pointerToField, valueAt } from '../../json-pointer';
 
 let validator: ValidateFunction | undefined;
 
@@ -15,25 +16,6 @@ function getValidator(): ValidateFunction {
     validator = ajv.compile(schema);
   }
   return validator;
-}
-
-/** `/rules/3/match/layers` -> `rules[3].match.layers`. */
-export function pointerToField(pointer: string): string {
-  let out = '';
-  for (const seg of pointer.split('/').slice(1)) {
-    const key = seg.replace(/~1/g, '/').replace(/~0/g, '~');
-    out += /^\d+$/.test(key) ? `[${key}]` : out ? `.${key}` : key;
-  }
-  return out || '(top level)';
-}
-
-function valueAt(doc: unknown, pointer: string): unknown {
-  let cur = doc;
-  for (const seg of pointer.split('/').slice(1)) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[seg.replace(/~1/g, '/').replace(/~0/g, '~')];
-  }
-  return cur;
 }
 
 /** Picks the most telling error: the deepest path; there an enum, then a described oneOf, then the first. */
