@@ -32,9 +32,12 @@ export function createProgress(json: boolean): ProgressSink {
         process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(bar - filled)}] ${line(p)}\x1b[K`);
         drew = true;
       } else {
+        // Plain lines: at most one per 10 % and per 5 s, plus the last one, so short jobs print one line.
         const decile = Math.floor((p.bytesTotal ? p.bytesWritten / p.bytesTotal : 1) * 10);
-        if (decile === lastDecile) return;
+        const finished = p.tensorsDone === p.tensorsTotal;
+        if (decile === lastDecile || (!finished && now - lastPrint < 5000)) return;
         lastDecile = decile;
+        lastPrint = now;
         process.stderr.write(line(p) + '\n');
       }
     },
