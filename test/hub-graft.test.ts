@@ -55,3 +55,24 @@ test('graft org/name: only the headers and the mtp.* tensor bytes are fetched', 
   expect(side.tensors.size).toBe(29);
   await side.close();
 });
+
+test('graft with both trunk and head on the Hub: the trunk arrives whole and unchanged', async () => {
+  const trunk = path.join(tmp, 'trunk');
+  await h.server.addRepoFromFolder('me/trunk', trunk);
+  const out = path.join(tmp, 'grafted-remote-trunk');
+  const cfg = h.config(await h.newCacheDir());
+  await runGraft({
+    trunk: 'me/trunk',
+    mtpSource: 'qwen/dense',
+    out,
+    force: false,
+    rounding: 'metal',
+    policy: { spec: 'body-int4' },
+    hub: { endpoint: h.server.url, cacheDir: cfg.cacheDir, env: { HF_TOKEN: 'hf_loopbackTestToken0123456789' } } as never,
+  });
+  expect(fs.readFileSync(path.join(out, 'model.safetensors')).equals(fs.readFileSync(path.join(trunk, 'model.safetensors')))).toBe(true);
+  expect(fs.readFileSync(path.join(out, 'tokenizer.json')).equals(fs.readFileSync(path.join(trunk, 'tokenizer.json')))).toBe(true);
+  expect((await validateArtifact(out)).problems).toEqual([]);
+  const contract = JSON.parse(fs.readFileSync(path.join(out, 'mtplx_runtime.json'), 'utf8'));
+  expect(contract.base_trunk).toMatch(/^me\/trunk@[0-9a-f]{40}$/);
+});

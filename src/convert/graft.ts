@@ -73,7 +73,7 @@ export async function runGraft(opts: GraftOptions): Promise<ConvertSummary> {
     checkGraftCompatible(trunkText, headText, trunk.label, head.label);
     const existing = [...trunk.tensors.keys()].find(isMtpTensor);
     if (existing) throw new InputError('the trunk already has an MTP head; graft adds one to a trunk without it', { file: trunk.label, tensor: existing });
-    if (!trunk.listFiles) throw new InputError('graft needs the trunk as a local folder', { file: trunk.label });
+    if (!trunk.listFiles) throw new InputError('this kind of source cannot list its files for a graft', { file: trunk.label });
 
     // Raw-HF detection runs over all of the source's headers; only the head is planned.
     const plan = buildConversionPlan(head.label, headConfig, head.tensors, {
@@ -86,14 +86,19 @@ export async function runGraft(opts: GraftOptions): Promise<ConvertSummary> {
       throw new InputError('the MTP source has no mtp.* tensors to graft', { file: head.label });
     }
     const trunkFiles = (await trunk.listFiles()).filter((f) => !REWRITTEN.has(f) && !f.startsWith('.'));
-    const trunkDir = trunk.localDir!;
+    const trunkDir = trunk.localDir;
+    // A local trunk is hard-linked (no bytes copied); a Hub trunk is downloaded whole into the cache and copied.
+    const place = async (f: string, dest: string): Promise<void> => {
+      if (trunkDir) await linkOrCopy(path.join(trunkDir, f), dest);
+      else if (!(await trunk.copyFile(f, dest))) throw new InputError('listed trunk file is missing', { file: `${trunk.label}/${f}` });
+    };
     return await writeArtifact(head, plan, {
       ...opts,
       keepVision: false,
       mtpLayout: 'sidecar',
       graft: {
         prepare: async (dir) => {
-          for (const f of trunkFiles) await linkOrCopy(path.join(trunkDir, f), path.join(dir, f));
+          for (const f of trunkFiles) await place(f, path.join(dir, f));
           return { baseTrunk: trunk.label, config: trunkConfig, files: trunkFiles, bitsPerWeight: await trunkBitsPerWeight(trunk) };
         },
       },

@@ -186,6 +186,11 @@ export class HubSource implements CheckpointSource {
     this.prepared = true;
   }
 
+  /** Top-level files of the repo at the pinned commit (graft copies a Hub trunk's files). */
+  async listFiles(): Promise<string[]> {
+    return this.repo.files.map((f) => f.path).filter((p) => !p.includes('/')).sort();
+  }
+
   async copyFile(rel: string, dest: string): Promise<boolean> {
     if (!this.repo.has(rel)) return false;
     const local = await this.repo.ensureFile(rel);
