@@ -1,0 +1,32 @@
+/**
+ * Parent side of the convert probe: one fresh `node` per conversion, so each starts with an empty heap
+ * and its own peak RSS. From dist/ it runs the compiled probe; from the .ts sources (no build) it runs
+ * the probe through test/support/ts-register.js.
+ */
+import { execFile } from 'child_process';
+import * as path from 'path';
+import type { ProbeRequest, ProbeResult } from './probe-types';
+
+function probeCommand(): string[] {
+  if (__filename.endsWith('.ts')) {
+    return ['-r', path.resolve(__dirname, '../../test/support/ts-register.js'), path.join(__dirname, 'convert-probe.ts')];
+  }
+  return [path.join(__dirname, 'convert-probe.js')];
+}
+
+/** Pattern of the error the pipeline raised before quantization was wired in. */
+export const QUANT_UNAVAILABLE = /quantization is not available yet/;
+
+export function runProbe(req: ProbeRequest): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [...probeCommand(), JSON.stringify(req)], { maxBuffer: 16 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const last = stdout.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(last) as ProbeResult);
+      } catch {
+        const why = stderr.trim().split('\n').slice(-3).join(' | ') || String(err?.message ?? 'no output');
+        resolve({ ok: false, error: `probe crashed: ${why}` });
+      }
+    });
+  });
+}
