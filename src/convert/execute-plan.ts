@@ -38,6 +38,12 @@ export interface ExecuteResult {
   digests: Map<string, FileDigest>;
 }
 
+/**
+ * Writes run behind the computation: the next tensor is read and computed while earlier ones are still
+ * being written, up to this many bytes in flight (memory stays bounded by it plus one tensor).
+ */
+export const WRITE_BEHIND_BYTES = 64 << 20;
+
 export async function executeLayouts(src: TensorSource, layouts: FileLayout[], outDir: string, opts: ExecuteOptions): Promise<ExecuteResult> {
   const shards = layouts.flatMap((l) => l.shards);
   const tensorsTotal = shards.reduce((a, s) => a + s.units.length, 0);
@@ -53,8 +59,18 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
       continue;
     }
     const writer = await SafetensorsWriter.create(path.join(outDir, shard.file), shard.units.flatMap((u) => u.specs));
+    const inflight: { done: Promise<void>; bytes: number }[] = [];
+    let inflightBytes = 0;
+    const drain = async (limit: number): Promise<void> => {
+      while (inflight.length && inflightBytes > limit) {
+        const w = inflight.shift()!;
+        await w.done;
+        inflightBytes -= w.bytes;
+      }
+    };
     try {
       for (const unit of shard.units) {
+        await drain(WRITE_BEHIND_BYTES);
         opts.onProgress?.({ tensorsDone, tensorsTotal, bytesWritten, bytesTotal, current: unit.tensor.name });
         const computed = await computeTensor(src, unit.tensor, opts);
         warnings.push(...computed.warnings);
@@ -67,11 +83,16 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
           }
         });
         for (const o of computed.outputs) {
-          await writer.write(o.data);
+          // The writer serializes writes in call order; a failure surfaces when drained or at finish().
+          const done = writer.write(o.data);
+          done.catch(() => undefined);
+          inflight.push({ done, bytes: o.data.length });
+          inflightBytes += o.data.length;
           bytesWritten += o.data.length;
         }
         tensorsDone++;
       }
+      await drain(0);
       await writer.finish();
       const digest = { size: writer.totalBytes, sha256: writer.sha256! };
       digests.set(shard.file, digest);
