@@ -1,6 +1,6 @@
 /**
- * Memory is bounded by the largest output tensor, not the model: convert a generated MoE checkpoint
- * in a fresh process and compare its peak RSS with the largest tensor it writes.
+ * Memory is bounded by the largest tensor, not the model: convert two generated MoE checkpoints with the
+ * same tensor sizes but 4x as many layers, each in a fresh process, and compare their peak RSS.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -15,10 +15,10 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-test('peak RSS while converting a ~160 MB MoE checkpoint stays near its largest output tensor', async () => {
-  const src = path.join(tmp, 'moe');
-  const gen = await generateCheckpoint(src, { variant: 'qwen36-moe', seed: 7, targetBytes: 160e6, shards: 3 });
-  const out = path.join(tmp, 'out');
+async function peakGrowth(layers: number): Promise<{ growth: number; largest: number; total: number }> {
+  const src = path.join(tmp, `moe-${layers}`);
+  await generateCheckpoint(src, { variant: 'qwen36-moe', seed: 7, scale: 6, layers, shards: 2 });
+  const out = path.join(tmp, `out-${layers}`);
   const stdout = execFileSync(
     process.execPath,
     ['-r', path.join(__dirname, 'support', 'ts-register.js'), path.join(__dirname, 'support', 'convert-peak-rss.ts'), src, out],
@@ -26,13 +26,19 @@ test('peak RSS while converting a ~160 MB MoE checkpoint stays near its largest 
   );
   const r = JSON.parse(stdout);
   const ck = await Checkpoint.open(out);
-  const largest = Math.max(...[...ck.tensors.values()].map((t) => t.byteLength));
-  const total = [...ck.tensors.values()].reduce((a, t) => a + t.byteLength, 0);
+  const sizes = [...ck.tensors.values()].map((t) => t.byteLength);
   await ck.close();
-  expect(total).toBeGreaterThan(gen.totalSize * 0.5);
-  expect(total).toBeGreaterThan(8 * largest); // the check means something only if the model dwarfs a tensor
-  const growth = r.peak - r.rssBefore;
-  // Sources + output of one tensor (about 2x largest), the writer's 4 MiB buffer and allocator slack.
-  expect(growth).toBeLessThan(4 * largest + 48 * 2 ** 20);
-  expect(growth).toBeLessThan(total / 2);
+  return { growth: r.peak - r.rssBefore, largest: Math.max(...sizes), total: sizes.reduce((a, b) => a + b, 0) };
+}
+
+test('peak RSS does not grow with the model: 3 vs 12 layers of the same MoE shape', async () => {
+  const small = await peakGrowth(3);
+  const big = await peakGrowth(12);
+  expect(big.largest).toBe(small.largest);
+  expect(big.total).toBeGreaterThan(3.5 * small.total);
+  expect(big.total).toBeGreaterThan(30 * big.largest); // the model dwarfs one tensor
+  // Four times the model: peak growth within a couple of tensors of the small run's.
+  expect(big.growth).toBeLessThan(small.growth + 2 * big.largest + (16 << 20));
+  // And far below the model itself: one tensor's sources and outputs plus fixed buffers (hash worker, writer).
+  expect(big.growth).toBeLessThan(big.total / 2);
 }, 180000);

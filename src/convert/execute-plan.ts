@@ -8,6 +8,7 @@ import { tensorBytes } from '../safetensors/types';
 import type { FileLayout } from './shard-layout';
 import { computeTensor, type ComputeOptions, type TensorSource } from './compute-tensor';
 import { MtpkitError } from '../errors';
+import { sha256File } from '../runtime/contract-checksums';
 
 export interface ExecuteProgress {
   tensorsDone: number;
@@ -38,12 +39,6 @@ export interface ExecuteResult {
   digests: Map<string, FileDigest>;
 }
 
-/**
- * Writes run behind the computation: the next tensor is read and computed while earlier ones are still
- * being written, up to this many bytes in flight (memory stays bounded by it plus one tensor).
- */
-export const WRITE_BEHIND_BYTES = 64 << 20;
-
 export async function executeLayouts(src: TensorSource, layouts: FileLayout[], outDir: string, opts: ExecuteOptions): Promise<ExecuteResult> {
   const shards = layouts.flatMap((l) => l.shards);
   const tensorsTotal = shards.reduce((a, s) => a + s.units.length, 0);
@@ -52,6 +47,7 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
   let tensorsDone = 0;
   let bytesWritten = 0;
   const digests = new Map<string, FileDigest>();
+  const hashing: Promise<void>[] = [];
   for (const shard of shards) {
     if (opts.skipFiles?.has(shard.file)) {
       tensorsDone += shard.units.length;
@@ -59,18 +55,8 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
       continue;
     }
     const writer = await SafetensorsWriter.create(path.join(outDir, shard.file), shard.units.flatMap((u) => u.specs));
-    const inflight: { done: Promise<void>; bytes: number }[] = [];
-    let inflightBytes = 0;
-    const drain = async (limit: number): Promise<void> => {
-      while (inflight.length && inflightBytes > limit) {
-        const w = inflight.shift()!;
-        await w.done;
-        inflightBytes -= w.bytes;
-      }
-    };
     try {
       for (const unit of shard.units) {
-        await drain(WRITE_BEHIND_BYTES);
         opts.onProgress?.({ tensorsDone, tensorsTotal, bytesWritten, bytesTotal, current: unit.tensor.name });
         const computed = await computeTensor(src, unit.tensor, opts);
         warnings.push(...computed.warnings);
@@ -83,25 +69,26 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
           }
         });
         for (const o of computed.outputs) {
-          // The writer serializes writes in call order; a failure surfaces when drained or at finish().
-          const done = writer.write(o.data);
-          done.catch(() => undefined);
-          inflight.push({ done, bytes: o.data.length });
-          inflightBytes += o.data.length;
+          await writer.write(o.data);
           bytesWritten += o.data.length;
         }
         tensorsDone++;
       }
-      await drain(0);
       await writer.finish();
-      const digest = { size: writer.totalBytes, sha256: writer.sha256! };
-      digests.set(shard.file, digest);
-      await opts.onShardDone?.(shard.file, digest);
     } catch (err) {
       await writer.abort();
       throw err;
     }
+    // Checksummed on the hash worker thread while the next shard is computed.
+    const file = shard.file;
+    const hashed = sha256File(path.join(outDir, file)).then(async (digest) => {
+      digests.set(file, digest);
+      await opts.onShardDone?.(file, digest);
+    });
+    hashed.catch(() => undefined);
+    hashing.push(hashed);
   }
+  await Promise.all(hashing);
   opts.onProgress?.({ tensorsDone, tensorsTotal, bytesWritten, bytesTotal, current: '' });
   return { warnings, bytesWritten, files: shards.map((s) => s.file), digests };
 }

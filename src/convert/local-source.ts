@@ -80,17 +80,36 @@ export class LocalSource implements CheckpointSource {
     return { kind: 'local', path: path.resolve(this.ckpt.dir) };
   }
 
+  /**
+   * sha256 of every shard. In a Hugging Face cache snapshot the shards are links to `blobs/<sha256>`
+   * (LFS files are stored under their sha256), so the name is the checksum and nothing is read;
+   * other files are hashed on the hash worker thread.
+   */
   async inputDigests(): Promise<InputFileDigest[]> {
-    const out: InputFileDigest[] = [];
-    for (const shard of this.ckpt.shards) {
-      const file = path.join(this.ckpt.dir, shard);
-      const { size, sha256 } = await sha256File(file);
-      out.push({ path: shard, size, sha256 });
-    }
-    return out;
+    return Promise.all(
+      this.ckpt.shards.map(async (shard) => {
+        const file = path.join(this.ckpt.dir, shard);
+        const fromCache = await hfCacheBlobDigest(file);
+        const { size, sha256 } = fromCache ?? (await sha256File(file));
+        return { path: shard, size, sha256 };
+      }),
+    );
   }
 
   close(): Promise<void> {
     return this.ckpt.close();
+  }
+}
+
+/** `snapshots/<commit>/x.safetensors -> ../../blobs/<64 hex>`: the blob's name is its sha256. */
+async function hfCacheBlobDigest(file: string): Promise<{ size: number; sha256: string } | undefined> {
+  try {
+    if (!(await fsp.lstat(file)).isSymbolicLink()) return undefined;
+    const target = await fsp.readlink(file);
+    const blob = path.basename(target);
+    if (!/^[0-9a-f]{64}$/.test(blob) || path.basename(path.dirname(target)) !== 'blobs') return undefined;
+    return { size: (await fsp.stat(file)).size, sha256: blob };
+  } catch {
+    return undefined;
   }
 }

@@ -71,8 +71,10 @@ export async function writeArtifact(
   const log = new ResumeLog(partial, planHash, kept);
 
   try {
-    const inputDigests = await src.inputDigests();
     await src.prepare(planReads(plan.tensors));
+    // Input checksums (provenance) are computed on the hash worker while the conversion runs.
+    const inputDigestsP = src.inputDigests();
+    inputDigestsP.catch(() => undefined);
     const result = await executeLayouts(src, layout.all, partial, {
       threads: opts.threads,
       rounding: opts.rounding,
@@ -82,6 +84,7 @@ export async function writeArtifact(
     });
     const digests = new Map([...kept, ...result.digests]);
     const graft = opts.graft ? await opts.graft.prepare(partial) : undefined;
+    const inputDigests = await inputDigestsP;
     const files = await finishArtifact({ plan, layout, src, dir: partial, shardDigests: digests, inputDigests, keepVision: opts.keepVision, graft });
     await fsp.rm(`${partial}/.mtpkit-resume.json`, { force: true });
     await publishDir(partial, opts.out);

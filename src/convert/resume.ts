@@ -50,15 +50,18 @@ export async function reusableShards(dir: string, planHash: string): Promise<Map
 
 export class ResumeLog {
   private readonly shards: Record<string, FileDigest> = {};
+  /** Manifest writes happen one after another, each with the whole map. */
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly dir: string, private readonly planHash: string, kept: Map<string, FileDigest>) {
     for (const [f, d] of kept) this.shards[f] = d;
   }
 
-  async record(file: string, digest: FileDigest): Promise<void> {
+  record(file: string, digest: FileDigest): Promise<void> {
     this.shards[file] = digest;
-    const m: ResumeManifest = { version: 1, planHash: this.planHash, shards: this.shards };
-    await writeFileAtomic(path.join(this.dir, RESUME_FILE), JSON.stringify(m, null, 2));
+    const m: ResumeManifest = { version: 1, planHash: this.planHash, shards: { ...this.shards } };
+    this.saving = this.saving.catch(() => undefined).then(() => writeFileAtomic(path.join(this.dir, RESUME_FILE), JSON.stringify(m, null, 2)));
+    return this.saving;
   }
 
   get count(): number {

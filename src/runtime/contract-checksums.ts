@@ -1,8 +1,6 @@
 /** sha256 + size of artifact files, streamed (never a whole file in memory), for the provenance block. */
-import { createHash } from 'crypto';
-import { createReadStream, promises as fsp } from 'fs';
 import * as path from 'path';
-import { MtpkitError } from '../errors';
+import { sha256FileOffThread } from './hash-worker';
 
 /** One file's identity. Source files may carry the Hub's LFS oid (sha256) or git blob id instead. */
 export interface FileChecksum {
@@ -14,21 +12,9 @@ export interface FileChecksum {
   git_sha1?: string;
 }
 
-/** sha256 and size of one file. */
-export async function sha256File(absPath: string): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  try {
-    for await (const chunk of createReadStream(absPath, { highWaterMark: 4 << 20 })) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
-  } catch (e) {
-    throw new MtpkitError(`cannot read: ${(e as Error).message}`, { file: absPath });
-  }
-  const st = await fsp.stat(absPath);
-  if (st.size !== size) throw new MtpkitError(`file changed while hashing (${size} bytes read, ${st.size} on disk)`, { file: absPath });
-  return { size, sha256: hash.digest('hex') };
+/** sha256 and size of one file (hashed on a worker thread, never in memory whole). */
+export function sha256File(absPath: string): Promise<{ size: number; sha256: string }> {
+  return sha256FileOffThread(absPath);
 }
 
 /** Checksums of `files` (relative to `dir`), in the given order, one file at a time. */

@@ -3,7 +3,7 @@
  * streamed tensor after tensor without ever holding more than one buffer of output in memory.
  * Everything goes to `<final>.tmp-<pid>-<random>` and is renamed into place only by finish().
  */
-import { createHash, randomBytes } from 'crypto';
+import { randomBytes } from 'crypto';
 import { promises as fsp } from 'fs';
 import { InputError, MtpkitError } from '../errors';
 import { HEADER_PREFIX_BYTES, METADATA_KEY } from './header';
@@ -91,9 +91,6 @@ export class SafetensorsWriter {
   private pendingBytes = 0;
   private queue: Promise<void> = Promise.resolve();
   private state: 'open' | 'finished' | 'aborted' = 'open';
-  /** Hash of every byte written, so the caller gets the file's checksum without reading it back. */
-  private readonly hash = createHash('sha256');
-  private digest: string | undefined;
 
   private constructor(
     readonly finalPath: string,
@@ -127,11 +124,6 @@ export class SafetensorsWriter {
     return w;
   }
 
-  /** sha256 (hex) of the whole file, available once finish() has resolved. */
-  get sha256(): string | undefined {
-    return this.digest;
-  }
-
   /** Data bytes accepted so far (buffered or on disk). */
   get bytesWritten(): number {
     return this.written;
@@ -156,7 +148,6 @@ export class SafetensorsWriter {
         await this.fh!.close();
         this.fh = undefined;
         await fsp.rename(this.tempPath, this.finalPath);
-        this.digest = this.hash.digest('hex');
         this.state = 'finished';
       } catch (e) {
         if (this.state === 'open') await this.discard();
@@ -222,7 +213,6 @@ export class SafetensorsWriter {
   }
 
   private async writeAll(buf: Buffer): Promise<void> {
-    this.hash.update(buf);
     let off = 0;
     try {
       while (off < buf.length) {
