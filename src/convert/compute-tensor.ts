@@ -38,13 +38,22 @@ export async function readSource(src: TensorSource, ref: SourceRef): Promise<{ d
   return { data: parts.length === 1 ? parts[0] : Buffer.concat(parts), shape };
 }
 
-export async function computeTensor(src: TensorSource, t: PlannedTensor, opts: ComputeOptions): Promise<ComputedTensor> {
+export type LoadedSources = { data: Buffer; shape: number[] }[];
+
+/** Reads every source of a planned tensor (nothing for a dropped one). */
+export async function loadSources(src: TensorSource, t: PlannedTensor): Promise<LoadedSources> {
+  if (outputSpecs(t).length === 0) return [];
+  const loaded: LoadedSources = [];
+  for (const ref of t.sources) loaded.push(await readSource(src, ref));
+  return loaded;
+}
+
+export async function computeTensor(src: TensorSource, t: PlannedTensor, opts: ComputeOptions, preloaded?: LoadedSources): Promise<ComputedTensor> {
   const specs = outputSpecs(t);
   if (specs.length === 0) return { outputs: [], warnings: [] };
   const warnings: string[] = [];
 
-  const loaded = [];
-  for (const ref of t.sources) loaded.push(await readSource(src, ref));
+  const loaded = preloaded ?? (await loadSources(src, t));
   let dtype: DType = t.sources[0].dtype;
   let data: Buffer;
   let shape: number[];

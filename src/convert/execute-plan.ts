@@ -6,7 +6,7 @@ import * as path from 'path';
 import { SafetensorsWriter } from '../safetensors/writer';
 import { tensorBytes } from '../safetensors/types';
 import type { FileLayout } from './shard-layout';
-import { computeTensor, type ComputeOptions, type TensorSource } from './compute-tensor';
+import { computeTensor, loadSources, type ComputeOptions, type TensorSource } from './compute-tensor';
 import { MtpkitError } from '../errors';
 import { sha256File } from '../runtime/contract-checksums';
 
@@ -55,10 +55,22 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
       continue;
     }
     const writer = await SafetensorsWriter.create(path.join(outDir, shard.file), shard.units.flatMap((u) => u.specs));
+    // A three-stage pipeline, one tensor deep: tensor i+1 is read while tensor i is computed and
+    // tensor i-1 is written. Memory stays at about three tensors whatever the model size.
+    let writing: Promise<void> = Promise.resolve();
+    const load = (i: number) => {
+      const p = loadSources(src, shard.units[i].tensor);
+      p.catch(() => undefined);
+      return p;
+    };
+    let next = shard.units.length ? load(0) : undefined;
     try {
-      for (const unit of shard.units) {
+      for (let i = 0; i < shard.units.length; i++) {
+        const unit = shard.units[i];
         opts.onProgress?.({ tensorsDone, tensorsTotal, bytesWritten, bytesTotal, current: unit.tensor.name });
-        const computed = await computeTensor(src, unit.tensor, opts);
+        const loaded = await next!;
+        next = i + 1 < shard.units.length ? load(i + 1) : undefined;
+        const computed = await computeTensor(src, unit.tensor, opts, loaded);
         warnings.push(...computed.warnings);
         computed.outputs.forEach((o, i) => {
           const want = unit.specs[i];
@@ -68,12 +80,15 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
             });
           }
         });
-        for (const o of computed.outputs) {
-          await writer.write(o.data);
-          bytesWritten += o.data.length;
-        }
+        await writing;
+        writing = (async () => {
+          for (const o of computed.outputs) await writer.write(o.data);
+        })();
+        writing.catch(() => undefined);
+        bytesWritten += computed.outputs.reduce((a, o) => a + o.data.length, 0);
         tensorsDone++;
       }
+      await writing;
       await writer.finish();
     } catch (err) {
       await writer.abort();
