@@ -57,10 +57,6 @@ export interface ThroughputRow {
   ratio?: number;
   /** convert / floor of each repetition (floor and convert timed back to back). */
   ratioRuns?: number[];
-  /** Same without the provenance hashing of the input (timed inside the run). */
-  ratioWithoutInputHash?: number;
-  /** Same without input hashing and without an estimate of output hashing (outputBytes / sha256 speed). */
-  ratioWithoutHashing?: number;
   /** Input bytes / convertSeconds / 1e9. */
   inputGBps?: number;
   floorInputGBps: number;
@@ -189,7 +185,6 @@ async function measureRow(c: Ctx, mode: CacheMode, policy: string, repeat: numbe
   if (!m.probe.ok) return row; // unreachable: every run succeeded
   const p = m.probe;
   const outputBytes = m.outputBytes!;
-  const hashIn = p.phases.hashInput;
   return {
     ...row,
     ok: true,
@@ -197,8 +192,6 @@ async function measureRow(c: Ctx, mode: CacheMode, policy: string, repeat: numbe
     convertSeconds: p.seconds,
     ratio: p.seconds / floor.seconds,
     ratioRuns: runs.map((r) => (r.probe.ok ? r.probe.seconds : NaN) / r.floor.seconds),
-    ratioWithoutInputHash: hashIn === undefined ? undefined : (p.seconds - hashIn) / floor.seconds,
-    ratioWithoutHashing: hashIn === undefined ? undefined : (p.seconds - hashIn - outputBytes / 1e9 / c.sha256GBps) / floor.seconds,
     inputGBps: c.inputBytes / p.seconds / 1e9,
     peakRss: p.peakRss,
     phases: p.phases,
@@ -220,8 +213,8 @@ export function formatThroughput(r: ThroughputResult): string {
     `convert throughput: ${r.variant} H=${d.hidden} layers=${d.layers} I=${d.intermediate} gdn nk=${d.linKeyHeads} nv=${d.linValueHeads}, ` +
       `input ${gb(r.inputBytes)} GB in ${r.shards} shard(s) (generated in ${sec(r.generateSeconds)} s), ${r.cores} cores, sha256 ${r.sha256GBps.toFixed(2)} GB/s`,
     `conversions run in a ${r.convertRunsIn}`,
-    'ratio = convert s / floor s (target <= 1.3); -inHash: without the input sha256 pass; -allHash: also without the output sha256 (estimated)',
-    'cache  policy        out GB  floor s (read+write)  convert s  ratio  -inHash  -allHash  in GB/s  peak RSS MB',
+    'ratio = convert s / floor s (target <= 1.3); checksums (input and output sha256) run on a worker thread, overlapped',
+    'cache  policy        out GB  floor s (read+write)  convert s  ratio  in GB/s  peak RSS MB',
   ];
   for (const x of r.rows) {
     const head = `${x.floorCache.mode.padEnd(6)} ${x.policy.padEnd(12)}`;
@@ -232,7 +225,7 @@ export function formatThroughput(r: ThroughputResult): string {
     }
     lines.push(
       `${head}  ${gb(x.outputBytes).padStart(6)}  ${floor}  ${sec(x.convertSeconds).padStart(9)}  ${sec(x.ratio).padStart(5)}` +
-        `  ${sec(x.ratioWithoutInputHash).padStart(7)}  ${sec(x.ratioWithoutHashing).padStart(8)}  ${sec(x.inputGBps).padStart(7)}` +
+        `  ${sec(x.inputGBps).padStart(7)}` +
         `  ${((x.peakRss ?? 0) / 2 ** 20).toFixed(0).padStart(11)}`,
     );
   }
@@ -245,16 +238,16 @@ export function formatThroughput(r: ThroughputResult): string {
     const st = (c: CacheState) => `${c.method}, ${c.residentFraction === undefined ? '?' : (100 * c.residentFraction).toFixed(0) + '%'}`;
     lines.push(`  ${x.floorCache.mode} ${x.policy}: floor ${st(x.floorCache)}; convert ${st(x.convertCache)}`);
   }
-  lines.push('split of the conversion (s): hashInput | execute = read + quantize + write(+sha256) + shardFsync + rest | finishArtifact | other');
+  lines.push(
+    'busy time per step (s; the steps overlap: tensor i+1 is read while i is computed and i-1 written, checksums run on a worker):',
+    '  hashInput (worker) | execute: read, quantize, write, shardFsync | finishArtifact | other',
+  );
   for (const x of r.rows) {
     const p = x.phases;
     if (!p) continue;
-    const rest = [p.execute, p.read, p.quantize, p.write, p.shardFsync].every((v) => v !== undefined)
-      ? p.execute! - p.read! - p.quantize! - p.write! - p.shardFsync!
-      : undefined;
     lines.push(
-      `  ${x.floorCache.mode} ${x.policy}: ${sec(p.hashInput)} | ${sec(p.execute)} = ${sec(p.read)} + ${sec(p.quantize)} + ${sec(p.write)} + ` +
-        `${sec(p.shardFsync)} + ${sec(rest)} | ${sec(p.finishArtifact)} | ${sec(p.other)}`,
+      `  ${x.floorCache.mode} ${x.policy}: ${sec(p.hashInput)} | ${sec(p.execute)}: ${sec(p.read)}, ${sec(p.quantize)}, ${sec(p.write)}, ` +
+        `${sec(p.shardFsync)} | ${sec(p.finishArtifact)} | ${sec(p.other)}`,
     );
   }
   if (r.scratchDir) lines.push(`kept: ${r.scratchDir}`);

@@ -95,7 +95,6 @@ export function figures(r: RunAllResult): Figure[] {
     }
     out.push({ bench: 'throughput', case: c, figure: 'convert s / floor s', value: `${f2(x.convertSeconds)} / ${f2(x.floor.seconds)}` });
     out.push({ bench: 'throughput', case: c, figure: 'ratio (target <= 1.3)', value: f2(x.ratio) });
-    out.push({ bench: 'throughput', case: c, figure: 'ratio w/o input hash', value: f2(x.ratioWithoutInputHash) });
     out.push({ bench: 'throughput', case: c, figure: 'input GB/s', value: f2(x.inputGBps) });
   }
   const m = r.memory;

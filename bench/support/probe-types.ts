@@ -24,7 +24,7 @@ export interface ConvertPhases {
   shardFsync?: number;
   /** Index, config, assets, model card, runtime contract. */
   finishArtifact?: number;
-  /** Open, plan, publish rename: total - hashInput - execute - finishArtifact. */
+  /** Open, plan, publish rename: total - execute - finishArtifact. */
   other?: number;
 }
 
