@@ -6,18 +6,13 @@
 import type { TensorInfo } from '../safetensors/types';
 import { isFloatDType } from '../safetensors/types';
 import { toSidecarMtpName } from './mtp-key-sets';
+import { MODE_DEFAULTS, QUANT_MODES } from '../quant/policy/modes';
+import type { QuantMode } from '../convert/plan-types';
 
 type Json = Record<string, unknown>;
 
 const GLOBAL_KEYS = new Set(['group_size', 'bits', 'mode']);
-const MODES = new Set(['affine', 'mxfp4', 'mxfp8', 'nvfp4']);
-/** Mode defaults mlx-lm uses when bits / group size are not given (mlx-format.md §9.6). */
-const MODE_DEFAULTS: Record<string, { bits: number; group_size: number }> = {
-  affine: { bits: 4, group_size: 64 },
-  mxfp4: { bits: 4, group_size: 32 },
-  nvfp4: { bits: 4, group_size: 16 },
-  mxfp8: { bits: 8, group_size: 32 },
-};
+const MODES = new Set<string>(QUANT_MODES);
 
 export interface ResolvedSpec {
   bits: number;
@@ -69,10 +64,10 @@ function specFrom(obj: Json, from: string, fallbackMode: string, problems: strin
     problems.push(`config.json: ${from}: unknown quantization mode ${JSON.stringify(mode)}`);
     return undefined;
   }
-  const d = MODE_DEFAULTS[mode];
+  const d = MODE_DEFAULTS[mode as QuantMode];
   const num = (key: 'bits' | 'group_size'): number | undefined => {
     const v = obj[key];
-    if (v === undefined || v === null) return d[key];
+    if (v === undefined || v === null) return key === 'bits' ? d.bits : d.groupSize;
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
       problems.push(`config.json: ${from}.${key}: must be a positive integer, got ${JSON.stringify(v)}`);
       return undefined;

@@ -1,19 +1,15 @@
 /** Valid (mode, bits, group size) combinations (mlx-format.md §1) and mlx-lm's per-mode defaults. */
 import type { QuantMode } from '../../convert/plan-types';
+import { AFFINE_BITS, AFFINE_GROUP_SIZES as AFFINE_GROUPS, FP_MODE_PARAMS } from '../kernels/validate';
 import type { QuantParams } from './types';
 
 export const QUANT_MODES: readonly QuantMode[] = ['affine', 'mxfp4', 'mxfp8', 'nvfp4'];
 
-/** `defaults_for_mode` of mlx-lm / mlx.nn: what bits and group size are when not given. */
+/** `defaults_for_mode` of mlx-lm / mlx.nn: what bits and group size are when not given (fp modes: their only ones). */
 export const MODE_DEFAULTS: Readonly<Record<QuantMode, { bits: number; groupSize: number }>> = {
   affine: { bits: 4, groupSize: 64 },
-  mxfp4: { bits: 4, groupSize: 32 },
-  nvfp4: { bits: 4, groupSize: 16 },
-  mxfp8: { bits: 8, groupSize: 32 },
+  ...FP_MODE_PARAMS,
 };
-
-const AFFINE_BITS = [2, 3, 4, 5, 6, 8];
-const AFFINE_GROUPS = [32, 64, 128];
 
 /** Returns what is wrong with a combination, or undefined when MLX accepts it. */
 export function quantParamsProblem(p: QuantParams): string | undefined {
