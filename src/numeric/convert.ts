@@ -4,7 +4,7 @@
  * larger ones run off the event loop, split over threads.
  */
 import { InputError, type ErrorPlace } from '../errors';
-import { defaultThreads, nativeAddon } from '../runtime/native-binding';
+import { nativeAddon, resolveThreads } from '../runtime/native-binding';
 import {
   type FloatDType,
   FLOAT_DTYPE_BYTES,
@@ -43,13 +43,6 @@ function checkArgs(src: Buffer, from: FloatDType, to: FloatDType, place: ErrorPl
   return n;
 }
 
-function resolveThreads(opts: ConvertOptions): number {
-  const t = opts.threads ?? defaultThreads();
-  if (!Number.isInteger(t) || t < 0) {
-    throw new InputError(`threads must be a non-negative integer (0 = all cores), got ${t}`, opts.place ?? {});
-  }
-  return t;
-}
 
 /**
  * Converts `src` (from) into the caller's `dst` (to), which must hold exactly as many elements.
@@ -70,7 +63,7 @@ export async function convertFloatsInto(
       place,
     );
   }
-  const threads = resolveThreads(opts);
+  const threads = resolveThreads(opts.threads, opts.place);
   if (src.length < SYNC_THRESHOLD_BYTES) {
     addon().convertSync(src, from, to, dst);
   } else {

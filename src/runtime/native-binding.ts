@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { MtpkitError } from '../errors';
+import { InputError, MtpkitError, type ErrorPlace } from '../errors';
 
 let cached: unknown;
 
@@ -44,4 +44,13 @@ export function defaultThreads(): number {
     return n;
   }
   return 0; // 0 = let the native side use hardware_concurrency()
+}
+
+/** The thread count a kernel call uses: an explicit positive count, else the default (0 = all cores). */
+export function resolveThreads(threads: number | undefined, place: ErrorPlace = {}): number {
+  if (threads === undefined || threads === 0) return defaultThreads();
+  if (!Number.isInteger(threads) || threads < 0) {
+    throw new InputError(`threads must be a non-negative integer (0 = all cores), got ${threads}`, place);
+  }
+  return threads;
 }

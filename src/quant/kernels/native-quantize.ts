@@ -3,7 +3,7 @@
  * Arguments are checked here (validate.ts) so the addon only sees well-formed requests.
  */
 import { InputError, type ErrorPlace } from '../../errors';
-import { defaultThreads, nativeAddon } from '../../runtime/native-binding';
+import { nativeAddon, resolveThreads } from '../../runtime/native-binding';
 import { nonFiniteError, decodeFloats } from './float-io';
 import type { DequantizeOptions, FloatDType, QuantizeOptions, QuantizedTensor } from './types';
 import { resolveDequantize, resolveQuantize, type DequantParams, type QuantParams } from './validate';
@@ -52,11 +52,6 @@ export function quantAddon(): QuantAddon {
   return nativeAddon<QuantAddon>();
 }
 
-function threadsOf(t: number | undefined, place: ErrorPlace): number {
-  if (t === undefined || t === 0) return defaultThreads();
-  if (!Number.isInteger(t) || t < 0) throw new InputError(`threads must be a non-negative integer, got ${t}`, place);
-  return t;
-}
 
 function nativeParams(p: QuantParams, threads: number | undefined): NativeQuantParams {
   return {
@@ -65,7 +60,7 @@ function nativeParams(p: QuantParams, threads: number | undefined): NativeQuantP
     bits: p.bits,
     groupSize: p.groupSize,
     numel: p.numel,
-    threads: threadsOf(threads, p.place),
+    threads: resolveThreads(threads, p.place),
     rounding: p.rounding,
     globalScale: p.globalScale,
   };
@@ -108,7 +103,7 @@ function dequantParams(p: DequantParams, threads: number | undefined): NativeDeq
     bits: p.bits,
     groupSize: p.groupSize,
     numel: p.numel,
-    threads: threadsOf(threads, p.place),
+    threads: resolveThreads(threads, p.place),
     outDType: p.outDType,
     scalesDType: p.scalesDType,
     globalScale: p.globalScale,
