@@ -82,3 +82,18 @@ test('mismatched checkpoints are refused with the field and both sources named',
 test('a trunk that already has a head is refused', async () => {
   await expect(runGraft(graftOpts(path.join(tmp, 'bad2'), { trunk: path.join(FIX, 'qwen35-dense') }))).rejects.toThrow(/already has an MTP head/);
 });
+
+test('graft onto a quantized trunk (a "community 4-bit" conversion without its head) with body-int4', async () => {
+  const q4 = path.join(tmp, 'trunk-4bit');
+  await runConvert({ source: path.join(FIX, 'qwen35-dense'), out: q4, force: false, rounding: 'metal', vision: 'drop', mtp: 'drop', policy: { spec: 'uniform' } });
+  const out = path.join(tmp, 'grafted-4bit');
+  await runGraft(graftOpts(out, { trunk: q4, policy: { spec: 'body-int4' } }));
+  const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+  const trunkCfg = JSON.parse(fs.readFileSync(path.join(q4, 'config.json'), 'utf8'));
+  expect(cfg.quantization).toEqual(trunkCfg.quantization); // the trunk's block is kept as is
+  expect(cfg.mtplx_mtp_quantization).toMatchObject({ bits: 4, group_size: 64, policy: 'cyankiwi' });
+  const side = await Checkpoint.openFiles(out, ['mtp.safetensors']);
+  expect(side.tensors.size).toBe(29);
+  await side.close();
+  expect((await validateArtifact(out)).problems).toEqual([]);
+});

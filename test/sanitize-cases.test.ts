@@ -221,3 +221,14 @@ test('plan prints the per-tensor plan without reading tensor data', async () => 
   expect(stacked.sources).toHaveLength(4);
   expect(j.rawCheckpoint).toBe(true);
 });
+
+test('an already-quantized MLX checkpoint is refused with the way forward (graft), not half-converted', async () => {
+  const q = path.join(tmp, 'quantized');
+  await runConvert({ ...base(path.join(FIX, 'qwen35-dense'), q), policy: { spec: 'gdn8-speed4' } });
+  const out = path.join(tmp, 'requantized');
+  const r = await runCli(['convert', q, out]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/already quantized.*\.scales|\.scales.*already quantized/);
+  expect(r.stderr).toMatch(/mtpkit graft/);
+  expect(fs.existsSync(out)).toBe(false);
+});

@@ -76,10 +76,16 @@ export function planSanitize(tensors: Map<string, TensorInfo>, cfg: TextConfig, 
     if (layers.size !== cfg.mtpNumHiddenLayers) configPatch.mtp_num_hidden_layers = layers.size;
   }
 
-  // Modules that are already quantized (MLX input with .scales) pass through untouched.
-  const quantizedModules = new Set(
-    [...tensors.keys()].filter((n) => n.endsWith('.scales')).map((n) => n.slice(0, -'.scales'.length)),
-  );
+  // A quantized MLX checkpoint cannot be re-planned tensor by tensor (packed weights, its own config
+  // block); graft is the way to add a head to one.
+  const quantized = [...tensors.keys()].find((n) => n.endsWith('.scales'));
+  if (quantized) {
+    throw new InputError(
+      'the checkpoint is already quantized; convert starts from an unquantized (bf16/f16/f32) checkpoint. ' +
+        'To add an MTP head to a quantized MLX trunk use `mtpkit graft <trunk> <original-checkpoint> <out>`',
+      { file, tensor: quantized },
+    );
+  }
 
   const emit = (hfStyleName: string, sources: SourceRef[], baseTransforms: Transform[], srcDType: DType, shape: number[], notes: string[]) => {
     const mapped = mapKey(hfStyleName, arch);
@@ -103,26 +109,20 @@ export function planSanitize(tensors: Map<string, TensorInfo>, cfg: TextConfig, 
     const noteList = [...notes];
     if (name !== hfStyleName && !noteList.length) noteList.push(`rename ${hfStyleName}`);
     let dtype = srcDType;
-    const moduleName = name.replace(/\.(weight|scales|biases|bias)$/, '');
-    const prequantized = quantizedModules.has(moduleName) || quantizedModules.has(hfStyleName.replace(/\.(weight|scales|biases|bias)$/, ''));
-    if (!prequantized) {
-      if (name.endsWith('conv1d.weight') && shape.length === 3 && shape[2] !== 1) {
-        transforms.push({ kind: 'moveaxis', from: 2, to: 1 });
-        shape = [shape[0], shape[2], shape[1]];
-        noteList.push('conv1d [C,1,K] -> [C,K,1]');
-      }
-      if (raw.raw && isZeroCentredNorm(name, shape)) {
-        transforms.push({ kind: 'add-one' });
-        noteList.push('+1 shift (zero-centred norm)');
-      }
-      const neverCast = name.endsWith('.A_log');
-      if (target && isFloatDType(dtype) && dtype !== target && !neverCast) {
-        transforms.push({ kind: 'cast', to: target });
-        noteList.push(`cast ${dtype} -> ${target}`);
-        dtype = target;
-      }
-    } else {
-      noteList.push('already quantized: passed through');
+    if (name.endsWith('conv1d.weight') && shape.length === 3 && shape[2] !== 1) {
+      transforms.push({ kind: 'moveaxis', from: 2, to: 1 });
+      shape = [shape[0], shape[2], shape[1]];
+      noteList.push('conv1d [C,1,K] -> [C,K,1]');
+    }
+    if (raw.raw && isZeroCentredNorm(name, shape)) {
+      transforms.push({ kind: 'add-one' });
+      noteList.push('+1 shift (zero-centred norm)');
+    }
+    const neverCast = name.endsWith('.A_log');
+    if (target && isFloatDType(dtype) && dtype !== target && !neverCast) {
+      transforms.push({ kind: 'cast', to: target });
+      noteList.push(`cast ${dtype} -> ${target}`);
+      dtype = target;
     }
     planned.push({
       name,
