@@ -54,3 +54,12 @@ test('a missing path is an error naming it', async () => {
   expect(r.code).not.toBe(0);
   expect(r.stderr).toContain('nope');
 });
+
+test('inspect of an artifact with a sidecar head lists the head', async () => {
+  const { runConvert } = await import('../src/convert/pipeline');
+  const out = path.join(dir, 'artifact');
+  await runConvert({ source: path.join(__dirname, '..', 'fixtures', 'qwen35-dense-tied'), out, force: false, rounding: 'metal', vision: 'drop', mtp: 'keep', policy: { spec: 'none' } });
+  const j = parseJsonOutput<any>(await runCli(['inspect', out, '--json']));
+  expect(j.mtp).toMatchObject({ present: true, tensors: 15 });
+  expect(j.shards).toEqual(['model.safetensors', 'mtp.safetensors']);
+});

@@ -30,6 +30,11 @@ export class LocalSource implements CheckpointSource {
     return this.ckpt.tensors;
   }
 
+  /** Shard files, the MTP sidecar included when there is one. */
+  get shards(): string[] {
+    return this.ckpt.shards;
+  }
+
   get localDir(): string {
     return this.ckpt.dir;
   }

@@ -1,6 +1,5 @@
 /** What `mtpkit inspect` reports about a checkpoint: its tensors, architecture and MTP head. */
-import type { Checkpoint } from '../safetensors/checkpoint';
-import type { DType } from '../safetensors/types';
+import type { DType, TensorInfo } from '../safetensors/types';
 import { Architecture, detectArchitecture } from './architecture';
 import { isMtpTensor, isVisionTensor } from './tensor-names';
 
@@ -27,7 +26,14 @@ export interface CheckpointSummary {
   tensors: TensorRow[];
 }
 
-export async function summarizeCheckpoint(ckpt: Checkpoint, displayPath: string): Promise<CheckpointSummary> {
+/** What inspect needs from an opened checkpoint. */
+export interface InspectableCheckpoint {
+  readonly shards: string[];
+  readonly tensors: Map<string, TensorInfo>;
+  readJson<T = unknown>(rel: string): Promise<T | undefined>;
+}
+
+export async function summarizeCheckpoint(ckpt: InspectableCheckpoint, displayPath: string): Promise<CheckpointSummary> {
   const config = (await ckpt.readJson<Record<string, unknown>>('config.json')) ?? undefined;
   const rows: TensorRow[] = [...ckpt.tensors.values()].map((t) => ({
     name: t.name,

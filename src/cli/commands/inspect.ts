@@ -1,6 +1,6 @@
 /** `mtpkit inspect <file|folder>`: tensors, architecture and MTP presence, from headers only. */
 import type { CommandModule } from 'yargs';
-import { Checkpoint } from '../../safetensors/checkpoint';
+import { LocalSource } from '../../convert/local-source';
 import { summarizeCheckpoint, CheckpointSummary } from '../../model/summary';
 import { formatBytes, formatTable, printJson, printLines } from '../output';
 
@@ -18,7 +18,8 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
       .positional('path', { type: 'string', demandOption: true, describe: 'a .safetensors file or a checkpoint folder' })
       .option('tensors', { type: 'boolean', default: true, describe: 'list every tensor (--no-tensors for the summary only)' }) as never,
   handler: async (args) => {
-    const ckpt = await Checkpoint.open(args.path);
+    // Through LocalSource, so an artifact's MTP sidecar is listed with the trunk.
+    const ckpt = await LocalSource.open(args.path);
     try {
       const summary = await summarizeCheckpoint(ckpt, args.path);
       if (args.json) printJson({ ok: true, ...summary, tensors: args.tensors ? summary.tensors : undefined });
