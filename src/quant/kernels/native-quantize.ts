@@ -2,7 +2,6 @@
  * The native (C++, multithreaded) quantizer: same signature and bytes as `quantizeReference`.
  * Arguments are checked here (validate.ts) so the addon only sees well-formed requests.
  */
-import { InputError, type ErrorPlace } from '../../errors';
 import { nativeAddon, resolveThreads } from '../../runtime/native-binding';
 import { nonFiniteError, decodeFloats } from './float-io';
 import type { DequantizeOptions, FloatDType, QuantizeOptions, QuantizedTensor } from './types';
