@@ -1,6 +1,6 @@
 /**
  * Memory is bounded by the largest tensor, not the model: convert two generated MoE checkpoints with the
- * same tensor sizes but 4x as many layers, each in a fresh process, and compare their peak RSS.
+ * same tensor sizes but 5x as many layers, each in a fresh process, and compare their peak RSS.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -31,14 +31,15 @@ async function peakGrowth(layers: number): Promise<{ growth: number; largest: nu
   return { growth: r.peak - r.rssBefore, largest: Math.max(...sizes), total: sizes.reduce((a, b) => a + b, 0) };
 }
 
-test('peak RSS does not grow with the model: 3 vs 12 layers of the same MoE shape', async () => {
+test('peak RSS does not grow with the model: 3 vs 16 layers of the same MoE shape', async () => {
   const small = await peakGrowth(3);
-  const big = await peakGrowth(12);
+  const big = await peakGrowth(16);
   expect(big.largest).toBe(small.largest);
-  expect(big.total).toBeGreaterThan(3.5 * small.total);
+  expect(big.total).toBeGreaterThan(4.5 * small.total);
   expect(big.total).toBeGreaterThan(30 * big.largest); // the model dwarfs one tensor
-  // Four times the model: peak growth within a couple of tensors of the small run's.
-  expect(big.growth).toBeLessThan(small.growth + 2 * big.largest + (16 << 20));
+  // Five times the model: peak growth stays about the small run's (RSS varies with GC timing by some
+  // tens of MiB, hence the slack; memory that grew with the model would add hundreds).
+  expect(big.growth).toBeLessThan(1.3 * small.growth + 2 * big.largest + (16 << 20));
   // And far below the model itself: one tensor's sources and outputs plus fixed buffers (hash worker, writer).
   expect(big.growth).toBeLessThan(big.total / 2);
 }, 180000);
