@@ -2,11 +2,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runConvert, type ConvertOptions } from '../src/convert/pipeline';
+import { runConvert } from '../src/convert/pipeline';
 import { Checkpoint } from '../src/safetensors/checkpoint';
 import { validateArtifact } from '../src/runtime/validate-artifact';
 import { validateRuntimeContract } from '../src/runtime/contract';
 import { sha256File } from '../src/runtime/contract-checksums';
+import { convertOptions } from './support/convert-options';
 
 const FIX = path.join(__dirname, '..', 'fixtures');
 let tmp: string;
@@ -15,16 +16,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const opts = (source: string, out: string, extra: Partial<ConvertOptions> = {}): ConvertOptions => ({
-  source,
-  out,
-  force: false,
-  rounding: 'metal',
-  vision: 'drop',
-  mtp: 'keep',
-  policy: { spec: 'none' },
-  ...extra,
-});
+const opts = convertOptions;
 
 test('sidecar layout: mtp.* keys in mtp.safetensors, none in the trunk, config and contract point at it', async () => {
   const out = path.join(tmp, 'sidecar');

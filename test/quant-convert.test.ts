@@ -12,6 +12,7 @@ import { decodeFloats } from '../src/quant/kernels/float-io';
 import { moduleQuantFromConfig } from '../src/quant/policy';
 import { validateArtifact } from '../src/runtime/validate-artifact';
 import type { FloatDType } from '../src/numeric/float-bits';
+import { convertOptions } from './support/convert-options';
 
 const FIX = path.join(__dirname, '..', 'fixtures');
 let tmp: string;
@@ -27,7 +28,7 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function opts(source: string, out: string, spec: string, extra: Partial<ConvertOptions> = {}): ConvertOptions {
-  return { source, out, force: false, rounding: 'metal', vision: 'drop', mtp: 'keep', policy: { spec }, mtpLayout: 'inline', ...extra };
+  return convertOptions(source, out, { policy: { spec }, mtpLayout: 'inline', ...extra });
 }
 
 const CASES: [string, string, Partial<ConvertOptions>][] = [

@@ -9,6 +9,7 @@ import { parseTextConfig } from '../src/model/text-config';
 import { InputError } from '../src/errors';
 import { runCli } from './support/run-cli';
 import { bf16PlusOne } from './support/expected-mlx';
+import { convertOptions } from './support/convert-options';
 
 const FIX = path.join(__dirname, '..', 'fixtures');
 let tmp: string;
@@ -17,16 +18,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const base = (source: string, out: string): ConvertOptions => ({
-  source,
-  out,
-  force: false,
-  rounding: 'metal',
-  vision: 'drop',
-  mtp: 'keep',
-  policy: { spec: 'none' },
-  mtpLayout: 'inline',
-});
+const base = (source: string, out: string): ConvertOptions => convertOptions(source, out, { mtpLayout: 'inline' });
 const u16 = (b: Buffer) => Array.from({ length: b.length / 2 }, (_, i) => b.readUInt16LE(i * 2));
 
 async function openFixture(v: string) {

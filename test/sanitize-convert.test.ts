@@ -8,6 +8,7 @@ import * as path from 'path';
 import { runConvert, type ConvertOptions } from '../src/convert/pipeline';
 import { Checkpoint } from '../src/safetensors/checkpoint';
 import { expectedMlxTensors, isZeroCentredMlxNorm, bf16PlusOne } from './support/expected-mlx';
+import { convertOptions } from './support/convert-options';
 
 const FIX = path.join(__dirname, '..', 'fixtures');
 let tmp: string;
@@ -17,17 +18,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const convert = (source: string, out: string, extra: Partial<ConvertOptions> = {}) =>
-  runConvert({
-    source,
-    out,
-    force: false,
-    rounding: 'metal',
-    vision: 'drop',
-    mtp: 'keep',
-    policy: { spec: 'none' },
-    mtpLayout: 'inline',
-    ...extra,
-  });
+  runConvert(convertOptions(source, out, { mtpLayout: 'inline', ...extra }));
 
 const u16 = (b: Buffer) => Array.from({ length: b.length / 2 }, (_, i) => b.readUInt16LE(i * 2));
 
