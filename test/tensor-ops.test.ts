@@ -99,3 +99,26 @@ describe('raw-HF detection and norm suffixes', () => {
     expect([...names].sort(naturalCompare)).toEqual(['m.embed', 'm.layers.2.a', 'm.layers.2.b', 'm.layers.10.a']);
   });
 });
+
+describe('casts to f16 report values out of range', () => {
+  test('a finite f32 value above 65504 becomes inf and is reported with the tensor name', async () => {
+    const { computeTensor } = await import('../src/convert/compute-tensor');
+    const data = Buffer.alloc(16);
+    [1, 70000, -1e6, Number.POSITIVE_INFINITY].forEach((v, i) => data.writeFloatLE(v, i * 4));
+    const src = { readTensor: async () => data, readRange: async () => data };
+    const t: any = {
+      name: 'x.weight',
+      sources: [{ tensor: 'x.weight', dtype: 'F32', shape: [4] }],
+      transforms: [{ kind: 'cast', to: 'F16' }],
+      dtype: 'F16',
+      shape: [4],
+      group: 'trunk',
+      facts: { module: 'x', param: 'weight', role: 'other', mtp: false },
+      notes: [],
+    };
+    const r = await computeTensor(src, t, { rounding: 'metal' });
+    // Two finite values overflowed; the source inf is not counted.
+    expect(r.warnings).toEqual(['x.weight: 2 value(s) out of f16 range became inf']);
+    expect(u16s(r.outputs[0].data)).toEqual([0x3c00, 0x7c00, 0xfc00, 0x7c00]);
+  });
+});
