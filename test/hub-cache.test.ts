@@ -15,13 +15,7 @@ beforeAll(async () => {
   h = await startHarness();
 });
 afterAll(async () => h.close());
-beforeEach(() => {
-  h.server.faults.fail.length = 0;
-  h.server.faults.cut.length = 0;
-  h.server.faults.flip.length = 0;
-  h.server.faults.delay.length = 0;
-  h.server.resetStats();
-});
+beforeEach(() => h.server.reset());
 
 async function sourceBytes(rel: string): Promise<Buffer> {
   return fsp.readFile(path.join(h.dir, rel));

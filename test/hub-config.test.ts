@@ -110,10 +110,7 @@ describe('against the loopback Hub', () => {
     h = await startHarness();
   });
   afterAll(async () => h.close());
-  beforeEach(() => {
-    h.server.faults.fail.length = 0;
-    h.server.resetStats();
-  });
+  beforeEach(() => h.server.reset());
 
   test('a server error that echoes the Authorization header never carries the token out', async () => {
     const cacheDir = await h.newCacheDir();

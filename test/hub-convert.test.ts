@@ -128,10 +128,7 @@ afterAll(async () => {
   await server?.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-beforeEach(() => {
-  server.faults.fail.length = 0;
-  server.resetStats();
-});
+beforeEach(() => server.reset());
 
 describe('convert from the Hub with range reads', () => {
   let cache: string;

@@ -13,10 +13,7 @@ beforeAll(async () => {
   h = await startHarness();
 });
 afterAll(async () => h.close());
-beforeEach(() => {
-  h.server.faults.fail.length = 0;
-  h.server.resetStats();
-});
+beforeEach(() => h.server.reset());
 
 async function lfsBytesOf(dir: string): Promise<number> {
   return (await listArtifactFiles(dir)).filter((f) => f.rel.endsWith('.safetensors')).reduce((n, f) => n + f.size, 0);

@@ -15,14 +15,7 @@ beforeAll(async () => {
   h = await startHarness();
 });
 afterAll(async () => h.close());
-beforeEach(() => {
-  h.server.faults.fail.length = 0;
-  h.server.faults.cut.length = 0;
-  h.server.faults.flip.length = 0;
-  h.server.faults.delay.length = 0;
-  h.server.faults.ignoreRange = false;
-  h.server.resetStats();
-});
+beforeEach(() => h.server.reset());
 
 const shardKey = (p: string) => new RegExp(`${REPO}/${p.replace(/\./g, '\\.')}$`);
 

@@ -179,6 +179,16 @@ export class HubTestServer {
     return this.lookupCommit(this.lookupRepo(repo), rev).id;
   }
 
+  /** No faults and fresh counters: what every test starts from. */
+  reset(): void {
+    this.faults.fail.length = 0;
+    this.faults.cut.length = 0;
+    this.faults.flip.length = 0;
+    this.faults.delay.length = 0;
+    this.faults.ignoreRange = false;
+    this.resetStats();
+  }
+
   resetStats(): void {
     this.requests.length = 0;
     this.bytesByFile.clear();
