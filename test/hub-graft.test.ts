@@ -2,7 +2,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { startHarness, type Harness } from './hub-server/harness';
+import { startHarness, TOKEN, type Harness } from './hub-server/harness';
+import { convertOptions } from './support/convert-options';
 import { runConvert } from '../src/convert/pipeline';
 import { runGraft } from '../src/convert/graft';
 import { Checkpoint } from '../src/safetensors/checkpoint';
@@ -11,19 +12,35 @@ import { validateArtifact } from '../src/runtime/validate-artifact';
 const FIX = path.join(__dirname, '..', 'fixtures');
 let h: Harness;
 let tmp: string;
+/** An MLX trunk without its head, converted from the same fixture. */
+let trunk: string;
 beforeAll(async () => {
   h = await startHarness();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mtpkit-hub-graft-'));
   await h.server.addRepoFromFolder('qwen/dense', path.join(FIX, 'qwen35-dense'));
+  trunk = path.join(tmp, 'trunk');
+  await runConvert(convertOptions(path.join(FIX, 'qwen35-dense'), trunk, { mtp: 'drop' }));
 });
 afterAll(async () => {
   await h.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+/** Grafts the head of the `qwen/dense` repo onto `trunkSpec` with body-int4, through a fresh cache. */
+async function graftFromHub(trunkSpec: string, out: string): Promise<void> {
+  const cfg = h.config(await h.newCacheDir());
+  await runGraft({
+    trunk: trunkSpec,
+    mtpSource: 'qwen/dense',
+    out,
+    force: false,
+    rounding: 'metal',
+    policy: { spec: 'body-int4' },
+    hub: { endpoint: h.server.url, cacheDir: cfg.cacheDir, env: { HF_TOKEN: TOKEN } },
+  });
+}
+
 test('graft org/name: only the headers and the mtp.* tensor bytes are fetched', async () => {
-  const trunk = path.join(tmp, 'trunk');
-  await runConvert({ source: path.join(FIX, 'qwen35-dense'), out: trunk, force: false, rounding: 'metal', vision: 'drop', mtp: 'drop', policy: { spec: 'none' } });
   const local = await Checkpoint.open(path.join(FIX, 'qwen35-dense'));
   const mtpBytes = [...local.tensors.values()].filter((t) => t.name.startsWith('mtp.')).reduce((a, t) => a + t.byteLength, 0);
   const shardBytes = local.shards.reduce((a, s) => a + fs.statSync(path.join(FIX, 'qwen35-dense', s)).size, 0);
@@ -35,16 +52,7 @@ test('graft org/name: only the headers and the mtp.* tensor bytes are fetched', 
 
   h.server.resetStats();
   const out = path.join(tmp, 'grafted');
-  const cfg = h.config(await h.newCacheDir());
-  await runGraft({
-    trunk,
-    mtpSource: 'qwen/dense',
-    out,
-    force: false,
-    rounding: 'metal',
-    policy: { spec: 'body-int4' },
-    hub: { endpoint: h.server.url, cacheDir: cfg.cacheDir, env: { HF_TOKEN: 'hf_loopbackTestToken0123456789' } } as never,
-  });
+  await graftFromHub(trunk, out);
   const served = h.server.bytesServed(/\.safetensors$/);
   expect(served).toBeGreaterThanOrEqual(mtpBytes);
   // Headers + the head (gap filling may pull a few bytes between close ranges).
@@ -57,19 +65,9 @@ test('graft org/name: only the headers and the mtp.* tensor bytes are fetched', 
 });
 
 test('graft with both trunk and head on the Hub: the trunk arrives whole and unchanged', async () => {
-  const trunk = path.join(tmp, 'trunk');
   await h.server.addRepoFromFolder('me/trunk', trunk);
   const out = path.join(tmp, 'grafted-remote-trunk');
-  const cfg = h.config(await h.newCacheDir());
-  await runGraft({
-    trunk: 'me/trunk',
-    mtpSource: 'qwen/dense',
-    out,
-    force: false,
-    rounding: 'metal',
-    policy: { spec: 'body-int4' },
-    hub: { endpoint: h.server.url, cacheDir: cfg.cacheDir, env: { HF_TOKEN: 'hf_loopbackTestToken0123456789' } } as never,
-  });
+  await graftFromHub('me/trunk', out);
   expect(fs.readFileSync(path.join(out, 'model.safetensors')).equals(fs.readFileSync(path.join(trunk, 'model.safetensors')))).toBe(true);
   expect(fs.readFileSync(path.join(out, 'tokenizer.json')).equals(fs.readFileSync(path.join(trunk, 'tokenizer.json')))).toBe(true);
   expect((await validateArtifact(out)).problems).toEqual([]);
