@@ -1,0 +1,47 @@
+// Linear layers over MLX weights exactly as stored: unquantized f32/f16/bf16 rows, or MLX's packed
+// formats (affine 2-8 bits with bf16/f16/f32 scales and biases, mxfp4, mxfp8, nvfp4), read in place
+// from the memory-mapped file. Nothing here makes a dequantized copy of a matrix.
+//
+// Numerics contract (the speculative-decoding greedy check relies on it): every output element is
+// summed in an order that depends only on the weight row and K, never on M (rows in the batch) nor on
+// the thread count, so a token's logits are bit-identical alone, inside a verify batch or inside a
+// prefill chunk.
+#pragma once
+#include <cstdint>
+
+namespace mtpkit {
+namespace engine {
+
+class ThreadPool;
+
+enum class WFormat : int { F32 = 0, F16 = 1, BF16 = 2, Affine = 3, MXFP4 = 4, MXFP8 = 5, NVFP4 = 6 };
+enum class ScaleType : int { BF16 = 0, F16 = 1, F32 = 2 };
+
+// One [rows, cols] weight (out_features x in_features). Stacked MoE experts [E, N, K] are one
+// QLinear with rows = E*N; slice_rows() takes one expert.
+struct QLinear {
+  WFormat fmt = WFormat::F32;
+  int bits = 0;                  // quantized formats: 2,3,4,5,6,8 (affine), 4 (mxfp4/nvfp4), 8 (mxfp8)
+  int group = 0;                 // quantized formats: 32/64/128 (affine), 32 (mx*), 16 (nvfp4)
+  int64_t rows = 0, cols = 0;    // logical shape
+  const void* w = nullptr;       // float formats: [rows, cols]; quantized: uint32 LE words [rows, cols*bits/32]
+  const void* scales = nullptr;  // affine: sdt [rows, cols/group]; fp modes: uint8 [rows, cols/group]
+  const void* biases = nullptr;  // affine only: sdt [rows, cols/group]
+  ScaleType sdt = ScaleType::BF16;
+};
+
+// Rows [r0, r1) of w as a QLinear of their own (pointer arithmetic only).
+QLinear slice_rows(const QLinear& w, int64_t r0, int64_t r1);
+
+// y[m*rows + n] = sum_k W[n,k] * x[m*cols + k], for m < M and n < rows; fp32 accumulation.
+// Reads every weight block once for all M rows. pool may be null (runs on the caller's thread).
+void qlinear_forward(const QLinear& w, const float* x, int64_t M, float* y, ThreadPool* pool);
+
+// Dequantizes row `row` of w into out[cols] (embedding lookup, tied LM head rows).
+void qlinear_row(const QLinear& w, int64_t row, float* out);
+
+// Bytes of w (weights + scales + biases) that one qlinear_forward reads: the bandwidth denominator.
+int64_t qlinear_bytes(const QLinear& w);
+
+}  // namespace engine
+}  // namespace mtpkit
