@@ -5,7 +5,8 @@
       "sources": [
         "src/addon.cc",
         "src/convert.cc",
-        "src/quantize.cc"
+        "src/quantize.cc",
+        "<!@(node -p \"require('fs').readdirSync('src/engine', { recursive: true }).filter(f => f.endsWith('.cc')).sort().map(f => 'src/engine/' + f.split(require('path').sep).join('/')).join(' ')\")"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

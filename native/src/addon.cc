@@ -4,11 +4,15 @@
 namespace mtpkit {
 void InitConvert(Napi::Env env, Napi::Object exports);
 void InitQuantize(Napi::Env env, Napi::Object exports);
+void InitEngineKernels(Napi::Env env, Napi::Object exports);
+void InitEngine(Napi::Env env, Napi::Object exports);
 }  // namespace mtpkit
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mtpkit::InitConvert(env, exports);
   mtpkit::InitQuantize(env, exports);
+  mtpkit::InitEngineKernels(env, exports);
+  mtpkit::InitEngine(env, exports);
   return exports;
 }
 
