@@ -9,7 +9,7 @@ import { InputError, MtpkitError, type ErrorPlace } from '../errors';
 let cached: unknown;
 
 function candidatePaths(): string[] {
-  // Compiled code lives in dist/src/runtime, sources in src/runtime: look upwards for native/build.
+  // Compiled code lives in dist/src/native, sources in src/native: look upwards for native/build.
   const out: string[] = [];
   let dir = __dirname;
   for (let i = 0; i < 5; i++) {

@@ -3,13 +3,13 @@ import * as fs from 'fs';
 import { InputError } from '../errors';
 import { parseRepoSpec } from '../hub/repo-spec';
 import type { HubConfigOptions } from '../hub/hub-config';
-import type { CheckpointSource } from './source';
+import type { CheckpointSource } from './checkpoint-source';
 import { LocalSource } from './local-source';
+import { HubSource } from './hub-source';
 
 export async function openSource(spec: string, hub: HubConfigOptions = {}): Promise<CheckpointSource> {
   if (fs.existsSync(spec)) return LocalSource.open(spec);
   const repo = parseRepoSpec(spec);
   if (!repo) throw new InputError('no such file or folder, and not a Hub repo (org/name[@revision])', { file: spec });
-  const { HubSource } = await import('../hub/hub-source');
   return HubSource.open(spec, hub);
 }

@@ -5,9 +5,9 @@
  */
 import type { TensorInfo } from '../safetensors/types';
 import { isFloatDType } from '../safetensors/types';
-import { toSidecarMtpName } from './mtp-key-sets';
+import { toSidecarMtpName } from '../arch/mtp-key-sets';
 import { MODE_DEFAULTS, QUANT_MODES } from '../quant/policy/modes';
-import type { QuantMode } from '../convert/plan-types';
+import type { QuantMode } from '../plan/types';
 
 type Json = Record<string, unknown>;
 

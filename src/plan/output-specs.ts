@@ -1,7 +1,7 @@
 /** The tensors an output file will hold, known before any data is computed (headers are written first). */
 import type { TensorSpec } from '../safetensors/types';
 import { MtpkitError } from '../errors';
-import type { PlannedTensor } from './plan-types';
+import type { PlannedTensor } from './types';
 
 /** Module path of a weight: `a.b.weight` -> `a.b`. */
 export function moduleOf(name: string): string {

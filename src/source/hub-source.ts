@@ -7,15 +7,15 @@ import { promises as fsp } from 'fs';
 import { InputError, MtpkitError } from '../errors';
 import type { TensorInfo } from '../safetensors/types';
 import { INDEX_FILE_NAME } from '../safetensors/shard-names';
-import { COPIED_ASSETS } from '../convert/assets';
-import { sha256File } from '../runtime/contract-checksums';
-import type { CheckpointSource, FetchEstimate, InputFileDigest, SourceProvenance, SourceRead } from '../convert/source';
-import { blobId } from './cache';
-import { cacheProbe, executeFetch, FetchPlan, planFetch, TensorRange } from './fetch-plan';
-import { HubConfig, HubConfigOptions, resolveHubConfig } from './hub-config';
-import { DEFAULT_GAP_BYTES, DEFAULT_MAX_RANGE_REQUEST_BYTES, HubRepo, ProgressEvent } from './hub-repo';
-import { createProgressRenderer, ProgressRenderer } from './progress';
-import { RangeStore } from './range-store';
+import { COPIED_ASSETS } from './assets';
+import { sha256File } from '../checksum/checksums';
+import type { CheckpointSource, FetchEstimate, InputFileDigest, SourceProvenance, SourceRead } from './checkpoint-source';
+import { blobId } from '../hub/cache';
+import { cacheProbe, executeFetch, FetchPlan, planFetch, TensorRange } from '../hub/fetch-plan';
+import { HubConfig, HubConfigOptions, resolveHubConfig } from '../hub/hub-config';
+import { DEFAULT_GAP_BYTES, DEFAULT_MAX_RANGE_REQUEST_BYTES, HubRepo, ProgressEvent } from '../hub/hub-repo';
+import { createProgressRenderer, ProgressRenderer } from '../hub/progress';
+import { RangeStore } from '../hub/range-store';
 import { CONFIG_FILE_NAME, openRemoteCheckpointHeaders, RemoteCheckpointHeaders } from './remote-checkpoint';
 
 /** Progress renderer that prints its summary line once per batch of transfers. */

@@ -1,7 +1,7 @@
 /** What `mtpkit inspect` reports about a checkpoint: its tensors, architecture and MTP head. */
 import type { DType, TensorInfo } from '../safetensors/types';
 import { Architecture, detectArchitecture } from './architecture';
-import { isMtpTensor, isVisionTensor } from './tensor-names';
+import { isMtpTensor, isVisionTensor } from '../plan/tensor-names';
 
 export interface TensorRow {
   name: string;

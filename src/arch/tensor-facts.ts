@@ -5,7 +5,7 @@
  * sidecar names (`mtp.…`).
  */
 import { InputError } from '../errors';
-import type { ModuleRole, TensorFacts } from '../convert/plan-types';
+import type { ModuleRole, TensorFacts } from '../plan/types';
 import type { TextConfig } from './text-config';
 
 /** Roles an MTP layer-body linear would have in the trunk (exposed as `subRole`). */

@@ -1,6 +1,6 @@
 /** Non-tensor files copied from the source checkpoint into the artifact (tokenizer, templates, ...). */
 import * as path from 'path';
-import type { CheckpointSource } from './source';
+import type { CheckpointSource } from './checkpoint-source';
 
 export const COPIED_ASSETS: readonly string[] = [
   'tokenizer.json',

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { RUNTIME_CONTRACT_FILE, MTPLX_ARCH_ID } from './contract';
 import { validateRuntimeContract } from './contract-schema';
 import { contractBlockers } from './contract-blockers';
-import { sha256File } from './contract-checksums';
+import { sha256File } from '../checksum/checksums';
 import type { MtpPlacement } from './validate-mtp';
 
 type Json = Record<string, unknown>;

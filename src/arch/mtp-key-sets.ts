@@ -4,9 +4,9 @@
  * Qwen3.5/3.6 and is the same for Qwen3-Next. MoE heads use the stacked `switch_mlp` layout.
  */
 import { InputError } from '../errors';
-import type { Architecture } from '../model/architecture';
-import type { TextConfig } from '../model/text-config';
-import type { QuantMode } from '../convert/plan-types';
+import type { Architecture } from './architecture';
+import type { TextConfig } from './text-config';
+import type { QuantMode } from '../plan/types';
 
 export type MtpLayout = 'sidecar' | 'inline';
 

@@ -1,6 +1,6 @@
 /** HF -> MLX tensor names (sanitize-rules.md §2, §9, §12). */
-import type { Architecture } from '../model/architecture';
-import type { OutputGroup } from '../convert/plan-types';
+import type { Architecture } from './architecture';
+import type { OutputGroup } from '../plan/types';
 
 export type KeyMapping =
   | { kind: 'keep'; name: string; group: OutputGroup }

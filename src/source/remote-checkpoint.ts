@@ -9,7 +9,7 @@ import { checkHeaderLength, HEADER_PREFIX_BYTES, ParsedHeader, parseHeader } fro
 import { IndexFile, parseIndexJson } from '../safetensors/index-file';
 import { INDEX_FILE_NAME, SINGLE_SHARD_NAME } from '../safetensors/shard-names';
 import { TensorInfo } from '../safetensors/types';
-import { HubRepo } from './hub-repo';
+import { HubRepo } from '../hub/hub-repo';
 
 export const CONFIG_FILE_NAME = 'config.json';
 

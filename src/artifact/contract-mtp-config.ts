@@ -3,9 +3,9 @@
  * plan) and the config.json keys MTPLX reads (mtp-runtime-contract.md §8): `mlx_lm_extra_tensors`
  * for a sidecar, `mtplx_mtp_quantization` for a prequantized head, and the norm encoding.
  */
-import type { PlannedTensor, QuantMode } from '../convert/plan-types';
-import { moduleOf } from '../convert/output-specs';
-import { mtplxMtpPolicy, toSidecarMtpName, type MtpKeyConfig, type MtpLayout, MTP_SIDECAR_FILE } from './mtp-key-sets';
+import type { PlannedTensor, QuantMode } from '../plan/types';
+import { moduleOf } from '../plan/output-specs';
+import { mtplxMtpPolicy, toSidecarMtpName, type MtpKeyConfig, type MtpLayout, MTP_SIDECAR_FILE } from '../arch/mtp-key-sets';
 
 export interface MtpQuantSpec {
   bits: number;

@@ -3,8 +3,8 @@ import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { Checkpoint } from '../safetensors/checkpoint';
 import type { TensorInfo } from '../safetensors/types';
-import type { CheckpointSource, FetchEstimate, InputFileDigest, SourceProvenance } from './source';
-import { sha256File } from '../runtime/contract-checksums';
+import type { CheckpointSource, FetchEstimate, InputFileDigest, SourceProvenance } from './checkpoint-source';
+import { sha256File } from '../checksum/checksums';
 
 export class LocalSource implements CheckpointSource {
   private constructor(private readonly ckpt: Checkpoint, readonly label: string) {}

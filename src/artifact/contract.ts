@@ -6,16 +6,16 @@
  */
 import * as os from 'os';
 import { InputError } from '../errors';
-import type { Architecture } from '../model/architecture';
-import type { MtpLayout } from './mtp-key-sets';
-import { MTP_SIDECAR_FILE } from './mtp-key-sets';
-import type { FileChecksum } from './contract-checksums';
+import type { Architecture } from '../arch/architecture';
+import type { MtpLayout } from '../arch/mtp-key-sets';
+import { MTP_SIDECAR_FILE } from '../arch/mtp-key-sets';
+import type { FileChecksum } from '../checksum/checksums';
 import type { MtpQuantSummary } from './contract-mtp-config';
 import { validateRuntimeContract } from './contract-schema';
 
 export { validateRuntimeContract } from './contract-schema';
 export { contractBlockers } from './contract-blockers';
-export type { FileChecksum } from './contract-checksums';
+export type { FileChecksum } from '../checksum/checksums';
 export type { MtpQuantSummary } from './contract-mtp-config';
 
 export const RUNTIME_CONTRACT_FILE = 'mtplx_runtime.json';

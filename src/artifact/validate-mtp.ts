@@ -3,10 +3,10 @@
  * one the architecture and `mtp_num_hidden_layers` call for, and whether its norms look like MLX gammas.
  */
 import type { TensorInfo } from '../safetensors/types';
-import type { QuantMode } from '../convert/plan-types';
-import type { TextConfig } from '../model/text-config';
-import { isMtpTensor } from '../model/tensor-names';
-import { expectedMtpKeysByMode, toInlineMtpName, toSidecarMtpName } from './mtp-key-sets';
+import type { QuantMode } from '../plan/types';
+import type { TextConfig } from '../arch/text-config';
+import { isMtpTensor } from '../plan/tensor-names';
+import { expectedMtpKeysByMode, toInlineMtpName, toSidecarMtpName } from '../arch/mtp-key-sets';
 import { DELTA_NORM_ENCODINGS } from './contract-mtp-config';
 import type { ResolvedSpec } from './validate-quantization';
 

@@ -4,7 +4,12 @@
  * `prepare` before the executor runs.
  */
 import type { TensorInfo } from '../safetensors/types';
-import type { TensorSource } from './compute-tensor';
+
+/** What the executor reads from: a local Checkpoint, or a remote one through the Hub cache. */
+export interface TensorSource {
+  readTensor(name: string): Promise<Buffer>;
+  readRange(name: string, byteStart: number, byteEnd: number): Promise<Buffer>;
+}
 
 /** A byte range inside one source tensor's data. */
 export interface SourceRead {
