@@ -61,7 +61,7 @@ class NativeSession implements InferenceSession {
     return nativeEngine().engineSessionOp(this.handle, 'mtpPosition');
   }
 
-  forward(tokens: ArrayLike<number>, opts?: ForwardOptions): Promise<ForwardResult> {
+  async forward(tokens: ArrayLike<number>, opts?: ForwardOptions): Promise<ForwardResult> {
     const ids = checkTokenIds(tokens, this.info.vocabSize);
     const mode = logitsMode(opts);
     return wrapNativeAsync(() => nativeEngine().engineSessionForward(this.handle, ids, mode));
@@ -71,11 +71,11 @@ class NativeSession implements InferenceSession {
     wrapNative(() => nativeEngine().engineSessionOp(this.handle, 'rollback', position));
   }
 
-  mtpForward(hidden: Float32Array, tokens: ArrayLike<number>, opts?: ForwardOptions): Promise<MtpResult> {
-    if (!this.info.hasMtp) return Promise.reject(new InputError('this artifact has no MTP head the engine loaded'));
+  async mtpForward(hidden: Float32Array, tokens: ArrayLike<number>, opts?: ForwardOptions): Promise<MtpResult> {
+    if (!this.info.hasMtp) throw new InputError('this artifact has no MTP head the engine loaded');
     const ids = checkTokenIds(tokens, this.info.vocabSize);
     if (hidden.length !== ids.length * this.info.hiddenSize) {
-      return Promise.reject(new InputError(`hidden has ${hidden.length} values, expected ${ids.length} rows of ${this.info.hiddenSize}`, { field: 'hidden' }));
+      throw new InputError(`hidden has ${hidden.length} values, expected ${ids.length} rows of ${this.info.hiddenSize}`, { field: 'hidden' });
     }
     const mode = logitsMode(opts);
     return wrapNativeAsync(() => nativeEngine().engineSessionMtpForward(this.handle, hidden, ids, mode));
