@@ -116,10 +116,7 @@ void Session::attention(const LayerWeights& L, const float* xn, int64_t M, int64
       int64_t n = start + t + 1;  // causal: keys 0..start+t
       float mx = -INFINITY;
       for (int64_t j = 0; j < n; ++j) {
-        const float* kj = &kv.k[j * row + g * hd];
-        float d = 0.f;
-        for (int x = 0; x < hd; ++x) d += qh[x] * kj[x];
-        sc[j] = d * scale;
+        sc[j] = dot8(qh, &kv.k[j * row + g * hd], hd) * scale;
         mx = std::max(mx, sc[j]);
       }
       float sum = 0.f;
@@ -226,18 +223,9 @@ void Session::gdn(const LayerWeights& L, const float* xn, int64_t M, GdnState& s
         float* ot = &o[t * vd + hv * dv];
         for (int j = 0; j < dv; ++j) {
           float* s = S + static_cast<int64_t>(j) * dk;
-          float kv = 0.f;
-          for (int x = 0; x < dk; ++x) {
-            s[x] *= decay;
-            kv += s[x] * kn[x];
-          }
+          const float kv = scale_dot8(s, decay, kn.data(), dk);
           const float delta = (vv[j] - kv) * beta;
-          float acc = 0.f;
-          for (int x = 0; x < dk; ++x) {
-            s[x] += kn[x] * delta;
-            acc += s[x] * qn[x];
-          }
-          ot[j] = acc;
+          ot[j] = axpy_dot8(s, kn.data(), delta, qn.data(), dk);
         }
         if (keep && t < M - 1) std::memcpy(&st.snaps[(t * nv + hv) * head_state], S, sizeof(float) * head_state);
       }
