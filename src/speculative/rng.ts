@@ -1,11 +1,9 @@
-/**
- * Seeded uniform numbers for reproducible sampling: the repository's mulberry32 (enough for decoding
- * and for the statistical tests, which need a fixed seed, not cryptographic quality).
- */
-import { seededRng } from '../quant/kernels/synthetic';
+/** Seeded uniform numbers for reproducible sampling: the engine's PRNG as a plain function. */
+import { Prng } from '../runtime/sampling';
 
 export type Uniform = () => number;
 
 export function seededUniform(seed: number): Uniform {
-  return seededRng(seed);
+  const prng = new Prng(seed);
+  return () => prng.next();
 }

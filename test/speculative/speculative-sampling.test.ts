@@ -14,8 +14,8 @@ const V = 4;
 const L = 3;
 const RUNS = 12000;
 const PROMPT = [2, 1];
-const TARGET: Sampler = { temperature: 0.9, topP: 0.9, topK: 3 };
-const DRAFT: Sampler = { temperature: 1.3 };
+const TARGET: Sampler = { temp: 0.9, topP: 0.9, topK: 3 };
+const DRAFT: Sampler = { temp: 1.3 };
 
 /** Exact probability of every output sequence of length L (index = base-V number). */
 function exactSequenceProbs(model: ToyModel): Float64Array {
