@@ -8,6 +8,7 @@ import { validateCommand } from './validate';
 import { graftCommand } from './graft';
 import { publishCommand } from './publish';
 import { runCommand } from './run';
+import { smokeCommand } from './smoke';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [convertCommand, graftCommand, planCommand, validateCommand, runCommand, publishCommand, inspectCommand, policiesCommand];
+export const commands: CommandModule<any, any>[] = [convertCommand, graftCommand, planCommand, validateCommand, runCommand, smokeCommand, publishCommand, inspectCommand, policiesCommand];
