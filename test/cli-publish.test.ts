@@ -25,7 +25,11 @@ afterAll(async () => {
 test('publish uploads a valid artifact in one commit; the token never shows', async () => {
   const art = path.join(tmp, 'art');
   expect((await runCli(['convert', path.join(__dirname, '..', 'fixtures', 'qwen35-dense-tied'), art, '--json'])).code).toBe(0);
-  const r = await runCli(['publish', art, '--repo', 'me/tiny-mtp', '--json']);
+  // A fresh conversion is pending_smoke_test: the gate refuses it unless told otherwise.
+  const gated = await runCli(['publish', art, '--repo', 'me/tiny-mtp']);
+  expect(gated.code).toBe(2);
+  expect(gated.stderr).toMatch(/unverified.*\n.*exactness_baseline\.status is 'pending_smoke_test'/);
+  const r = await runCli(['publish', art, '--repo', 'me/tiny-mtp', '--allow-unverified', '--json']);
   expect(r.code).toBe(0);
   expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, repo: 'me/tiny-mtp', createdRepo: true });
   expect(r.stdout + r.stderr).not.toContain(TOKEN);
@@ -40,8 +44,8 @@ test('publish refuses an artifact that fails validate (exit 2, problems listed) 
   const art = path.join(tmp, 'broken');
   expect((await runCli(['convert', path.join(__dirname, '..', 'fixtures', 'qwen35-dense-tied'), art, '--json'])).code).toBe(0);
   fs.rmSync(path.join(art, 'mtp.safetensors'));
-  const refused = await runCli(['publish', art, '--repo', 'me/broken']);
+  const refused = await runCli(['publish', art, '--repo', 'me/broken', '--allow-unverified']);
   expect(refused.code).toBe(2);
   expect(refused.stderr).toMatch(/mtp\.safetensors/);
-  expect((await runCli(['publish', art, '--repo', 'me/broken', '--force', '--json'])).code).toBe(0);
+  expect((await runCli(['publish', art, '--repo', 'me/broken', '--force', '--allow-unverified', '--json'])).code).toBe(0);
 });

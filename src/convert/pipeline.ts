@@ -29,6 +29,8 @@ export interface ConvertOptions extends PlanOptions {
   resume?: boolean;
   onProgress?: (p: ExecuteProgress) => void;
   hub?: HubConfigOptions;
+  /** Runs on the finished hidden folder before it is moved into place (e.g. the smoke test); a throw keeps it out. */
+  beforePublish?: (dir: string) => Promise<void>;
 }
 
 export interface ConvertSummary {
@@ -87,6 +89,7 @@ export async function writeArtifact(
     const inputDigests = await inputDigestsP;
     const files = await finishArtifact({ plan, layout, src, dir: partial, shardDigests: digests, inputDigests, keepVision: opts.keepVision, graft });
     await fsp.rm(`${partial}/.mtpkit-resume.json`, { force: true });
+    await opts.beforePublish?.(partial);
     await publishDir(partial, opts.out);
     const stats = planStats(plan.tensors);
     return {

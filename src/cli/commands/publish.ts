@@ -5,6 +5,8 @@ import { resolveHubConfig } from '../../hub/hub-config';
 import { createProgressRenderer } from '../../hub/progress';
 import { validateArtifact } from '../../artifact/validate-artifact';
 import { printJson, printLines } from '../output';
+import { InputError } from '../../errors';
+import { unverifiedReasons } from '../../smoke/publish-gate';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
 
 interface PublishArgs extends HubArgs {
@@ -13,6 +15,7 @@ interface PublishArgs extends HubArgs {
   private: boolean;
   revision?: string;
   force: boolean;
+  'allow-unverified': boolean;
   message?: string;
   json: boolean;
 }
@@ -27,8 +30,13 @@ export const publishCommand: CommandModule<object, PublishArgs> = {
       .option('private', { type: 'boolean', default: false, describe: 'create the repo private' })
       .option('revision', { type: 'string', describe: 'branch to commit to (default main)' })
       .option('message', { type: 'string', describe: 'commit title' })
-      .option('force', { type: 'boolean', default: false, describe: 'publish even if validation finds problems' }) as never,
+      .option('force', { type: 'boolean', default: false, describe: 'publish even if validation finds problems' })
+      .option('allow-unverified', { type: 'boolean', default: false, describe: 'publish although the contract is pending or failing (no passing `mtpkit smoke`)' }) as never,
   handler: async (a) => {
+    const unverified = await unverifiedReasons(a.artifact);
+    if (unverified.length && !a['allow-unverified']) {
+      throw new InputError(`refusing to publish an unverified artifact (run \`mtpkit smoke\`, or pass --allow-unverified):\n  - ${unverified.join('\n  - ')}`, { file: a.artifact });
+    }
     const config = resolveHubConfig(hubConfigFrom(a));
     const renderer = a.json ? undefined : createProgressRenderer();
     const result = await publishArtifact(a.artifact, {
