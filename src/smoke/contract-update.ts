@@ -8,6 +8,7 @@ import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { InputError } from '../errors';
 import { formatRuntimeContract, RUNTIME_CONTRACT_FILE, validateRuntimeContract } from '../artifact/contract';
+import { sha256File } from '../checksum/checksums';
 import type { SmokeReport } from './run-smoke';
 
 export const SMOKE_GATE = 'mtpkit-smoke-greedy-ar-equivalence';
@@ -86,13 +87,55 @@ export function contractWithSmoke(contract: Record<string, any>, r: SmokeReport,
   return out;
 }
 
-/** Reads, updates, validates and rewrites the artifact's contract. */
-export async function writeSmokeContract(dir: string, r: SmokeReport): Promise<void> {
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+
+/** The model card's Verification section: the measured figures and nothing else. */
+export function smokeCardSection(r: SmokeReport, timestamp: string): string[] {
+  const out = ['## Verification', ''];
+  out.push(
+    `\`mtpkit smoke\` (${r.engine.name} ${r.engine.version}, ${r.engine.cpu}, ${r.engine.threads} thread(s), ${timestamp}): status \`${r.status}\`` +
+      `${r.verdict ? `, speed verdict \`${r.verdict}\`` : ''}.`,
+    '',
+  );
+  if (r.depths.length) {
+    out.push(`Greedy decoding, prompts ${r.prompts.map((p) => `\`${p}\``).join(', ')}, ${r.maxTokens} tokens each; plain decoding ${r.arTokS.toFixed(1)} tok/s.`, '');
+    out.push('| draft depth | identical to plain greedy | acceptance by position | tokens per cycle | MTP tok/s | vs plain |', '|---:|---|---|---:|---:|---:|');
+    for (const d of r.depths) {
+      out.push(`| ${d.depth} | ${d.identity ? 'yes' : `no (${d.matches}/${r.prompts.length})`} | ${d.acceptanceByPosition.map(pct).join(', ')} | ${d.meanAcceptedLength.toFixed(2)} | ${d.mtpTokS.toFixed(1)} | ${d.speedup.toFixed(2)}x |`);
+    }
+    out.push('');
+  }
+  if (r.wiring) out.push(`Wiring measured best: trunk hidden \`${r.wiring.best.base_hidden_variant}\`, concat order \`${r.wiring.best.concat_order}\` (recorded in \`mtp_contract\`).`, '');
+  for (const reason of r.reasons) out.push(`- ${reason}`);
+  if (r.reasons.length) out.push('');
+  return out;
+}
+
+/** Replaces the card's Verification section (up to the next `## `) and returns its new checksum. */
+async function updateCard(dir: string, section: string[]): Promise<{ size: number; sha256: string } | undefined> {
+  const file = path.join(dir, 'README.md');
+  const text = await fsp.readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const start = text.indexOf('## Verification');
+  if (start < 0) return undefined;
+  const next = text.indexOf('\n## ', start + 1);
+  const updated = text.slice(0, start) + section.join('\n') + (next >= 0 ? text.slice(next + 1) : '');
+  await fsp.writeFile(file, updated, 'utf8');
+  return sha256File(file);
+}
+
+/** Reads, updates, validates and rewrites the artifact's contract (and the card's Verification section). */
+export async function writeSmokeContract(dir: string, r: SmokeReport, now = new Date()): Promise<void> {
   const file = path.join(dir, RUNTIME_CONTRACT_FILE);
   const text = await fsp.readFile(file, 'utf8').catch(() => {
     throw new InputError(`missing: the smoke result is recorded in the runtime contract`, { file });
   });
-  const next = contractWithSmoke(JSON.parse(text), r);
+  const next = contractWithSmoke(JSON.parse(text), r, now);
+  const card = await updateCard(dir, smokeCardSection(r, now.toISOString()));
+  const recorded: { file: string; size: number; sha256: string }[] | undefined = next.mtpkit_provenance?.output_checksums;
+  const entry = recorded?.find((c) => c.file === 'README.md');
+  // The card changed on purpose: its recorded checksum follows, every other file's stays as written.
+  if (card && entry) Object.assign(entry, card);
   const problems = validateRuntimeContract(next, RUNTIME_CONTRACT_FILE);
   if (problems.length) throw new InputError(`the updated runtime contract would be invalid: ${problems.join('; ')}`, { file });
   await fsp.writeFile(file, formatRuntimeContract(next as any), 'utf8');

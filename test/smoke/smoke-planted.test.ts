@@ -91,10 +91,16 @@ describe('smoke on good planted artifacts', () => {
       expect(after.verified_on.engine).toMatch(/native CPU engine/);
       expect(after.verified_on.threads).toBe(1);
       expect(after.mtp_contract.calibration.agreement_by_wiring).toHaveLength(4);
-      // Only the contract changed: the recorded checksums of every other file still hold.
-      const recorded = before.mtpkit_provenance.output_checksums as { file: string; sha256: string }[];
+      // Only the contract and the card's Verification section changed: every recorded checksum holds,
+      // and every file but README.md is byte-identical to the conversion's output.
+      const recorded = after.mtpkit_provenance.output_checksums as { file: string; sha256: string }[];
       const now = await checksumFiles(dir, recorded.map((c) => c.file));
       expect(now.map((c) => c.sha256)).toEqual(recorded.map((c) => c.sha256));
+      const original = before.mtpkit_provenance.output_checksums as { file: string; sha256: string }[];
+      expect(recorded.filter((c) => c.file !== 'README.md')).toEqual(original.filter((c) => c.file !== 'README.md'));
+      const card = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
+      expect(card).not.toMatch(/Not verified/);
+      expect(card).toMatch(/\| 1 \| yes \| \d+\.\d %/);
       expect(contractBlockers(after).filter((b) => b.startsWith('exactness'))).toEqual([]);
     });
   }

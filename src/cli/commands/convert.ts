@@ -4,6 +4,7 @@ import { runConvert, type ConvertSummary } from '../../convert/pipeline';
 import type { TargetDType } from '../../sanitize/plan-sanitize';
 import { formatBytes, printJson, printLines } from '../output';
 import { createProgress } from '../progress';
+import { smokeFlags, smokeHook, type SmokeFlagArgs } from './smoke';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
 
 export interface CommonPlanArgs {
@@ -27,7 +28,7 @@ export interface WriteArgs {
   rounding: 'metal' | 'cpu';
 }
 
-interface ConvertArgs extends CommonPlanArgs, HubArgs, WriteArgs {
+interface ConvertArgs extends CommonPlanArgs, HubArgs, WriteArgs, SmokeFlagArgs {
   'max-shard-bytes'?: number;
   'mtp-layout': 'sidecar' | 'inline';
 }
@@ -62,14 +63,16 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
   command: 'convert <source> <out>',
   describe: 'convert a Hugging Face checkpoint into an MLX artifact (sanitized, quantized by a policy)',
   builder: (y) =>
-    writeOptions(hubOptions(planOptions(y)))
+    smokeFlags(writeOptions(hubOptions(planOptions(y))))
       .positional('source', { type: 'string', demandOption: true, describe: 'checkpoint folder, or org/name[@revision] on the Hub' })
       .positional('out', { type: 'string', demandOption: true, describe: 'output folder (must not exist unless --force)' })
       .option('mtp-layout', { type: 'string', choices: ['sidecar', 'inline'], default: 'sidecar', describe: 'MTP head in mtp.safetensors (MTPLX; default) or inline language_model.mtp.* (mlx-lm native-MTP branch)' })
       .option('max-shard-bytes', { type: 'number', describe: 'largest output shard (default 5 GiB, as mlx-lm)' }) as never,
   handler: async (a) => {
     const progress = createProgress(a.json);
+    const smoke = smokeHook(a);
     const summary = await runConvert({
+      beforePublish: smoke.beforePublish,
       source: a.source,
       out: a.out,
       force: a.force,
@@ -87,7 +90,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
     });
     progress.done();
     if (a.json) {
-      printJson({ ok: true, ...summary, throughputBytesPerSecond: summary.bytesWritten / Math.max(summary.seconds, 1e-9) });
+      printJson({ ok: true, ...summary, ...(smoke.report() ? { smoke: smoke.report() } : {}), throughputBytesPerSecond: summary.bytesWritten / Math.max(summary.seconds, 1e-9) });
       return;
     }
     printSummary(summary);

@@ -1,12 +1,13 @@
 /** `mtpkit graft <mlx-trunk> <mtp-source> <out>`: add an original checkpoint's MTP head to an MLX trunk. */
 import type { CommandModule } from 'yargs';
 import { runGraft } from '../../convert/graft';
+import { smokeFlags, smokeHook, type SmokeFlagArgs } from './smoke';
 import { printJson } from '../output';
 import { createProgress } from '../progress';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
 import { printSummary, writeOptions, type WriteArgs } from './convert';
 
-interface GraftArgs extends HubArgs, WriteArgs {
+interface GraftArgs extends HubArgs, WriteArgs, SmokeFlagArgs {
   trunk: string;
   'mtp-source': string;
   policy: string;
@@ -18,7 +19,7 @@ export const graftCommand: CommandModule<object, GraftArgs> = {
   command: 'graft <trunk> <mtp-source> <out>',
   describe: 'add the MTP head of an original checkpoint to an MLX trunk without one (trunk files linked, never modified)',
   builder: (y) =>
-    writeOptions(hubOptions(y))
+    smokeFlags(writeOptions(hubOptions(y)))
       .positional('trunk', { type: 'string', demandOption: true, describe: 'MLX checkpoint folder without an MTP head' })
       .positional('mtp-source', { type: 'string', demandOption: true, describe: 'checkpoint that has the head: folder or org/name[@revision]' })
       .positional('out', { type: 'string', demandOption: true, describe: 'output folder' })
@@ -26,7 +27,9 @@ export const graftCommand: CommandModule<object, GraftArgs> = {
       .option('override', { type: 'string', array: true, describe: 'extra rule SELECTOR=ACTION (repeatable)' }) as never,
   handler: async (a) => {
     const progress = createProgress(a.json);
+    const smoke = smokeHook(a);
     const summary = await runGraft({
+      beforePublish: smoke.beforePublish,
       trunk: a.trunk,
       mtpSource: a['mtp-source'],
       out: a.out,
@@ -39,7 +42,7 @@ export const graftCommand: CommandModule<object, GraftArgs> = {
       hub: hubConfigFrom(a),
     });
     progress.done();
-    if (a.json) printJson({ ok: true, ...summary });
+    if (a.json) printJson({ ok: true, ...summary, ...(smoke.report() ? { smoke: smoke.report() } : {}) });
     else printSummary(summary);
   },
 };

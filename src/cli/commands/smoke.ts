@@ -4,10 +4,10 @@
  * rewritten). Exit 0 when greedy identity holds and acceptance has not collapsed, 1 otherwise.
  */
 import * as fs from 'fs';
-import type { CommandModule } from 'yargs';
-import { InputError } from '../../errors';
+import type { Argv, CommandModule } from 'yargs';
+import { InputError, MtpkitError } from '../../errors';
 import { resolveArtifact } from '../../runtime/engine/resolve-artifact';
-import { runSmoke } from '../../smoke/run-smoke';
+import { runSmoke, type SmokeReport } from '../../smoke/run-smoke';
 import { writeSmokeContract } from '../../smoke/contract-update';
 import { renderSmoke } from '../../smoke/render';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
@@ -53,3 +53,34 @@ export const smokeCommand: CommandModule<object, SmokeArgs> = {
     process.exitCode = report.exitCode;
   },
 };
+
+export interface SmokeFlagArgs {
+  smoke: boolean;
+  'smoke-max-tokens': number;
+  threads?: number;
+  json: boolean;
+}
+
+/** `--smoke` for convert and graft. */
+export function smokeFlags<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('smoke', { type: 'boolean', default: false, describe: 'run `mtpkit smoke` on the finished artifact before it is moved into place; a failure keeps it out' })
+    .option('smoke-max-tokens', { type: 'number', default: 32, describe: 'tokens per prompt for --smoke' }) as Argv<T>;
+}
+
+/** The beforePublish hook of --smoke: smoke the hidden folder, record the result, refuse a failure. */
+export function smokeHook(a: SmokeFlagArgs): { beforePublish?: (dir: string) => Promise<void>; report: () => SmokeReport | undefined } {
+  let report: SmokeReport | undefined;
+  if (!a.smoke) return { report: () => undefined };
+  return {
+    report: () => report,
+    beforePublish: async (dir) => {
+      report = await runSmoke(dir, { maxTokens: a['smoke-max-tokens'], threads: a.threads });
+      await writeSmokeContract(dir, report);
+      if (!a.json) printLines(renderSmoke(report));
+      if (report.exitCode !== 0) {
+        throw new MtpkitError(`smoke test failed (${report.status}): ${report.reasons.join('; ')}; the finished artifact stays in ${dir} and was not moved into place`);
+      }
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/** `mtpkit smoke`, `convert --smoke` and `graft --smoke` end to end on planted checkpoints. */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { generatePlantedCheckpoint } from '../../fixtures/generator/planted';
+import { runCli } from '../support/run-cli';
+
+let root: string;
+beforeAll(async () => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'mtpkit-smoke-cli-'));
+  await generatePlantedCheckpoint(path.join(root, 'src'), { variant: 'qwen35-dense', seed: 7 });
+  await generatePlantedCheckpoint(path.join(root, 'other'), { variant: 'qwen35-dense', seed: 99 });
+});
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const contractOf = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'mtplx_runtime.json'), 'utf8'));
+
+test('convert --smoke records a passing contract; smoke --json prints one document; bad depths exit 2', async () => {
+  const art = path.join(root, 'art');
+  const r = await runCli(['convert', path.join(root, 'src'), art, '--policy', 'uniform', '--smoke', '--smoke-max-tokens', '8', '--threads', '1', '--json']);
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.stdout).smoke.status).toBe('passed');
+  expect(contractOf(art).exactness_baseline.status).toBe('passed');
+
+  const s = await runCli(['smoke', art, '--max-tokens', '8', '--depths', '2,1', '--threads', '1', '--json', '--no-write']);
+  expect(s.code).toBe(0);
+  const doc = JSON.parse(s.stdout);
+  expect(doc.depths.map((d: { depth: number }) => d.depth)).toEqual([1, 2]);
+  expect(doc.depths[0].acceptanceByPosition[0]).toBeGreaterThanOrEqual(0.9);
+
+  const table = await runCli(['smoke', art, '--max-tokens', '8', '--depths', '1', '--threads', '1', '--no-write']);
+  expect(table.code).toBe(0);
+  expect(table.stdout).toMatch(/result: +PASSED/);
+
+  expect((await runCli(['smoke', art, '--depths', '0,9'])).code).toBe(2);
+});
+
+test('graft --smoke of a head from another model fails (exit 1) and keeps the artifact out of place', async () => {
+  const trunk = path.join(root, 'trunk');
+  expect((await runCli(['convert', path.join(root, 'src'), trunk, '--policy', 'uniform', '--mtp', 'drop', '--json'])).code).toBe(0);
+  const out = path.join(root, 'grafted');
+  const r = await runCli(['graft', trunk, path.join(root, 'other'), out, '--smoke', '--smoke-max-tokens', '8', '--threads', '1']);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/smoke test failed \(fail_acceptance_collapsed\)/);
+  expect(fs.existsSync(out)).toBe(false);
+  // The same graft without --smoke lands, and smoke then exits 1 and records the failure.
+  expect((await runCli(['graft', trunk, path.join(root, 'other'), out, '--threads', '1', '--json'])).code).toBe(0);
+  const s = await runCli(['smoke', out, '--max-tokens', '8', '--threads', '1']);
+  expect(s.code).toBe(1);
+  expect(contractOf(out).exactness_baseline.status).toBe('fail_acceptance_collapsed');
+});
