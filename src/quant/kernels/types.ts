@@ -1,4 +1,4 @@
-/** Types of the MLX quantizer kernels (reference/mlx-format.md §1-§7). */
+/** Types of the MLX quantizer kernels (ml-explore/mlx mlx/ops.cpp `quantize`, mlx/backend/metal/kernels/quantized.h). */
 import type { FloatDType } from '../../numeric/float-bits';
 
 export type { FloatDType };

@@ -1,4 +1,4 @@
-/** Valid (mode, bits, group size) combinations (mlx-format.md §1) and mlx-lm's per-mode defaults. */
+/** Valid (mode, bits, group size) combinations (ml-explore/mlx mlx/ops.cpp `quantize`, mlx/backend/metal/kernels/quantized.h) and mlx-lm's per-mode defaults. */
 import { QUANT_MODES, type QuantMode } from '../../plan/quant-mode';
 import { AFFINE_BITS, AFFINE_GROUP_SIZES as AFFINE_GROUPS, FP_MODE_PARAMS } from '../kernels/validate';
 import type { QuantParams } from './types';
