@@ -4,9 +4,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { runConvert } from '../src/convert/pipeline';
 import { Checkpoint } from '../src/safetensors/checkpoint';
-import { validateArtifact } from '../src/runtime/validate-artifact';
-import { validateRuntimeContract } from '../src/runtime/contract';
-import { sha256File } from '../src/runtime/contract-checksums';
+import { validateArtifact } from '../src/artifact/validate-artifact';
+import { validateRuntimeContract } from '../src/artifact/contract';
+import { sha256File } from '../src/checksum/checksums';
 import { convertOptions } from './support/convert-options';
 
 const FIX = path.join(__dirname, '..', 'fixtures');

@@ -11,10 +11,10 @@ import {
   RUNTIME_CONTRACT_FILE,
   validateRuntimeContract,
   type ContractInput,
-} from '../src/runtime/contract';
-import { checksumFiles, sha256File } from '../src/runtime/contract-checksums';
-import { buildMtpConfigKeys, mtpQuantFromPlan } from '../src/runtime/contract-mtp-config';
-import type { PlannedTensor, QuantDecision } from '../src/convert/plan-types';
+} from '../src/artifact/contract';
+import { checksumFiles, sha256File } from '../src/checksum/checksums';
+import { buildMtpConfigKeys, mtpQuantFromPlan } from '../src/artifact/contract-mtp-config';
+import type { PlannedTensor, QuantDecision } from '../src/plan/types';
 
 const BODY_7 = ['mlp.down_proj', 'mlp.gate_proj', 'mlp.up_proj', 'self_attn.k_proj', 'self_attn.o_proj', 'self_attn.q_proj', 'self_attn.v_proj'].map((m) => `mtp.layers.0.${m}`);
 

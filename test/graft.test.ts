@@ -5,7 +5,7 @@ import * as path from 'path';
 import { runConvert } from '../src/convert/pipeline';
 import { runGraft, type GraftOptions } from '../src/convert/graft';
 import { Checkpoint } from '../src/safetensors/checkpoint';
-import { validateArtifact } from '../src/runtime/validate-artifact';
+import { validateArtifact } from '../src/artifact/validate-artifact';
 import { bf16PlusOne } from './support/expected-mlx';
 
 const FIX = path.join(__dirname, '..', 'fixtures');

@@ -2,8 +2,8 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { sha256FileOffThread } from '../src/runtime/hash-worker';
-import { LocalSource } from '../src/convert/local-source';
+import { sha256FileOffThread } from '../src/checksum/hash-worker';
+import { LocalSource } from '../src/source/local-source';
 
 let tmp: string;
 beforeAll(() => {

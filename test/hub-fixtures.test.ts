@@ -5,7 +5,7 @@ import * as path from 'path';
 import { resolveHubConfig } from '../src/hub/hub-config';
 import { executeFetch, planFetch } from '../src/hub/fetch-plan';
 import { HubRepo } from '../src/hub/hub-repo';
-import { openRemoteCheckpointHeaders } from '../src/hub/remote-checkpoint';
+import { openRemoteCheckpointHeaders } from '../src/source/remote-checkpoint';
 import { Checkpoint } from '../src/safetensors/checkpoint';
 import { SafetensorsFile } from '../src/safetensors/reader';
 import { HubTestServer } from './hub-server/server';

@@ -7,7 +7,7 @@ import { convertOptions } from './support/convert-options';
 import { runConvert } from '../src/convert/pipeline';
 import { runGraft } from '../src/convert/graft';
 import { Checkpoint } from '../src/safetensors/checkpoint';
-import { validateArtifact } from '../src/runtime/validate-artifact';
+import { validateArtifact } from '../src/artifact/validate-artifact';
 
 const FIX = path.join(__dirname, '..', 'fixtures');
 let h: Harness;

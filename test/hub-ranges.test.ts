@@ -5,7 +5,7 @@ import { InputError } from '../src/errors';
 import { RepoCache, RepoFile } from '../src/hub/cache';
 import { cacheProbe, executeFetch, planFetch } from '../src/hub/fetch-plan';
 import { HubRepo } from '../src/hub/hub-repo';
-import { openRemoteCheckpointHeaders } from '../src/hub/remote-checkpoint';
+import { openRemoteCheckpointHeaders } from '../src/source/remote-checkpoint';
 import { SafetensorsFile } from '../src/safetensors/reader';
 import { SHARD1, SHARD2 } from './hub-server/fixtures';
 import { Harness, REPO, startHarness } from './hub-server/harness';

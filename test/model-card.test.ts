@@ -1,5 +1,5 @@
 import { cardComponentsFromPlan, formatOf, renderModelCard, type CardInput } from '../src/convert/model-card';
-import type { ModuleRole, OutputGroup, PlannedTensor, QuantDecision } from '../src/convert/plan-types';
+import type { ModuleRole, OutputGroup, PlannedTensor, QuantDecision } from '../src/plan/types';
 import type { DType } from '../src/safetensors/types';
 
 function t(name: string, role: ModuleRole, shape: number[], quant: QuantDecision, group: OutputGroup = 'trunk', dtype: DType = 'BF16', rule = 'r'): PlannedTensor {

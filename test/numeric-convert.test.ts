@@ -11,7 +11,7 @@ import {
   convertFloatsInto,
   convertFloatsSync,
 } from '../src/numeric/convert';
-import { nativeAddon } from '../src/runtime/native-binding';
+import { nativeAddon } from '../src/native/addon';
 import { InputError } from '../src/errors';
 
 /** Every 16-bit pattern, little-endian. */

@@ -1,8 +1,8 @@
 /** The policy language: schema errors, rule order, extends, overrides, selectors and the CLI listing. */
 import * as path from 'path';
 import { InputError } from '../src/errors';
-import { describeTensor } from '../src/model/tensor-facts';
-import type { TextConfig } from '../src/model/text-config';
+import { describeTensor } from '../src/arch/tensor-facts';
+import type { TextConfig } from '../src/arch/text-config';
 import {
   BUILTIN_POLICIES, decide, parseOverride, resolvePolicy, ResolveOptions, validatePolicyFile,
 } from '../src/quant/policy';

@@ -2,9 +2,9 @@
  * Built-in policies evaluated on the full MLX tensor lists of a 27B-shaped dense model, a 35B-A3B-shaped
  * MoE and Qwen3-Next-80B (names from sanitize-rules.md §12, shapes from qwen35-architecture.md §4).
  */
-import type { QuantDecision } from '../src/convert/plan-types';
-import { describeTensor } from '../src/model/tensor-facts';
-import type { TextConfig } from '../src/model/text-config';
+import type { QuantDecision } from '../src/plan/types';
+import { describeTensor } from '../src/arch/tensor-facts';
+import type { TextConfig } from '../src/arch/text-config';
 import type { DType } from '../src/safetensors/types';
 import { buildQuantizationConfig, decide, moduleQuantFromConfig, resolvePolicy, ResolvedPolicy } from '../src/quant/policy';
 

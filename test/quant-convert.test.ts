@@ -10,7 +10,7 @@ import { Checkpoint } from '../src/safetensors/checkpoint';
 import { dequantizeToF32 } from '../src/quant/kernels';
 import { decodeFloats } from '../src/quant/kernels/float-io';
 import { moduleQuantFromConfig } from '../src/quant/policy';
-import { validateArtifact } from '../src/runtime/validate-artifact';
+import { validateArtifact } from '../src/artifact/validate-artifact';
 import type { FloatDType } from '../src/numeric/float-bits';
 import { convertOptions } from './support/convert-options';
 

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { runConvert, type ConvertOptions } from '../src/convert/pipeline';
 import { Checkpoint } from '../src/safetensors/checkpoint';
 import { planSanitize } from '../src/sanitize/plan-sanitize';
-import { parseTextConfig } from '../src/model/text-config';
+import { parseTextConfig } from '../src/arch/text-config';
 import { InputError } from '../src/errors';
 import { runCli } from './support/run-cli';
 import { bf16PlusOne } from './support/expected-mlx';

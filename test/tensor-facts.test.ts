@@ -1,5 +1,5 @@
-import { describeTensor, quantizableReason } from '../src/model/tensor-facts';
-import type { TextConfig } from '../src/model/text-config';
+import { describeTensor, quantizableReason } from '../src/arch/tensor-facts';
+import type { TextConfig } from '../src/arch/text-config';
 import { InputError } from '../src/errors';
 
 /** Qwen3.6-27B shape (qwen35-architecture.md §3): 64 layers, full attention every 4th. */

@@ -1,7 +1,7 @@
 import { addOne, moveAxis, sliceByteRanges } from '../src/convert/tensor-ops';
 import { naturalCompare } from '../src/sanitize/natural-order';
-import { detectRawCheckpoint } from '../src/sanitize/raw-detection';
-import { isZeroCentredNorm } from '../src/sanitize/norm-shift';
+import { detectRawCheckpoint } from '../src/arch/raw-detection';
+import { isZeroCentredNorm } from '../src/plan/norm-suffixes';
 import type { TensorInfo } from '../src/safetensors/types';
 
 const bf16 = (...bits: number[]) => {

@@ -9,10 +9,10 @@ import { writeIndexFile } from '../src/safetensors/index-file';
 import { planShards } from '../src/safetensors/shard-plan';
 import { tensorBytes, type DType, type TensorSpec } from '../src/safetensors/types';
 import { encodeFloats } from '../src/quant/kernels/float-io';
-import { buildRuntimeContract, formatRuntimeContract, RUNTIME_CONTRACT_FILE } from '../src/runtime/contract';
-import { checksumFiles } from '../src/runtime/contract-checksums';
-import { buildMtpConfigKeys, type MtpQuantSummary } from '../src/runtime/contract-mtp-config';
-import { mtpBodyLinears, mtplxMtpPolicy } from '../src/runtime/mtp-key-sets';
+import { buildRuntimeContract, formatRuntimeContract, RUNTIME_CONTRACT_FILE } from '../src/artifact/contract';
+import { checksumFiles } from '../src/checksum/checksums';
+import { buildMtpConfigKeys, type MtpQuantSummary } from '../src/artifact/contract-mtp-config';
+import { mtpBodyLinears, mtplxMtpPolicy } from '../src/arch/mtp-key-sets';
 
 export interface Entry {
   spec: TensorSpec;

@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { createHash } from 'crypto';
-import { validateArtifact } from '../src/runtime/validate-artifact';
-import { RUNTIME_CONTRACT_FILE } from '../src/runtime/contract';
+import { validateArtifact } from '../src/artifact/validate-artifact';
+import { RUNTIME_CONTRACT_FILE } from '../src/artifact/contract';
 import { artifactSpec, writeArtifact, type ArtifactSpec } from './validate-artifact-builder';
 
 let root: string;

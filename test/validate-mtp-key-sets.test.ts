@@ -6,7 +6,7 @@ import {
   mtplxMtpPolicy,
   toInlineMtpName,
   toSidecarMtpName,
-} from '../src/runtime/mtp-key-sets';
+} from '../src/arch/mtp-key-sets';
 
 // MTPLX constants.py EXPECTED_MTP_KEYS (mtp-runtime-contract.md §9.1), written out independently.
 const DENSE_15 = [

@@ -1,5 +1,5 @@
-import { checkQuantization } from '../src/runtime/validate-quantization';
-import { checkNormEncoding } from '../src/runtime/validate-mtp';
+import { checkQuantization } from '../src/artifact/validate-quantization';
+import { checkNormEncoding } from '../src/artifact/validate-mtp';
 import { tensorBytes, type DType, type TensorInfo } from '../src/safetensors/types';
 
 function map(entries: [string, DType, number[]][], shard = 'model.safetensors'): Map<string, TensorInfo> {

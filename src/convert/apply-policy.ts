@@ -3,12 +3,12 @@
  * dtype become `cast` transforms, so the plan's dtype is what gets stored (and, for quantized tensors,
  * the dtype of their scales and biases).
  */
-import type { TextConfig } from '../model/text-config';
+import type { TextConfig } from '../arch/text-config';
 import { decide, resolvePolicy, buildQuantizationConfig, type ResolvedPolicy } from '../quant/policy';
-import type { QuantMode } from './plan-types';
+import type { QuantMode } from '../plan/types';
 import { isFloatDType, type DType } from '../safetensors/types';
-import type { PlannedTensor, QuantDecision } from './plan-types';
-import { moduleOf } from './output-specs';
+import type { PlannedTensor, QuantDecision } from '../plan/types';
+import { moduleOf } from '../plan/output-specs';
 
 export interface PolicyChoice {
   /** Built-in name, `a+b` combination, or a policy JSON path. */

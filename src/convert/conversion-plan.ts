@@ -1,9 +1,9 @@
 /** Builds the whole conversion plan (sanitize + policy) from a source's headers and config. */
 import { InputError } from '../errors';
 import type { TensorInfo } from '../safetensors/types';
-import { parseTextConfig, type TextConfig } from '../model/text-config';
+import { parseTextConfig, type TextConfig } from '../arch/text-config';
 import { planSanitize, type SanitizeOptions, type SanitizePlan } from '../sanitize/plan-sanitize';
-import type { PlannedTensor } from './plan-types';
+import type { PlannedTensor } from '../plan/types';
 import { applyPolicy, type PolicyChoice, type PolicySummary } from './apply-policy';
 
 export interface ConversionPlan {

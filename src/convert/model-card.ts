@@ -4,10 +4,10 @@
  * Everything is derived from a ConversionPlan and the write results; no claims beyond them.
  */
 import { formatBytes } from '../format';
-import type { Architecture } from '../model/architecture';
+import type { Architecture } from '../arch/architecture';
 import { tensorBytes } from '../safetensors/types';
-import type { PlannedTensor } from './plan-types';
-import { outputSpecs } from './output-specs';
+import type { PlannedTensor } from '../plan/types';
+import { outputSpecs } from '../plan/output-specs';
 
 export interface CardComponent {
   component: string;

@@ -2,7 +2,7 @@
 import { MtpkitError } from '../errors';
 import { quantize } from '../quant/kernels';
 import type { FloatDType } from '../numeric/float-bits';
-import type { PlannedTensor, QuantDecision } from './plan-types';
+import type { PlannedTensor, QuantDecision } from '../plan/types';
 import type { ComputeOptions } from './compute-tensor';
 
 export async function quantizeTensor(

@@ -5,7 +5,7 @@
  */
 import { InputError } from '../errors';
 import type { TensorInfo } from '../safetensors/types';
-import type { SourceRef, Transform } from '../convert/plan-types';
+import type { SourceRef, Transform } from '../plan/types';
 
 export interface ExpertOutput {
   /** Output name in source naming space (the caller maps it to MLX naming). */

@@ -11,7 +11,9 @@
  */
 import { existsSync, readFileSync } from 'fs';
 import * as path from 'path';
-import { Checkpoint, SafetensorsFile, numel, type TensorInfo } from '../../src/safetensors';
+import { Checkpoint } from '../../src/safetensors/checkpoint';
+import { SafetensorsFile } from '../../src/safetensors/reader';
+import { numel, type TensorInfo } from '../../src/safetensors/types';
 import { dequantizeToF32 } from '../../src/quant/kernels/dequantize';
 import type { QuantMode } from '../../src/quant/kernels/types';
 import { bf16ToF32, f16ToF32 } from '../../src/numeric/float-bits';

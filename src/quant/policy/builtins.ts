@@ -3,9 +3,9 @@
  * `mtpkit policies` prints. Sources: mlx-format.md §9.6-9.7 (uniform, mixed_*), mtp-runtime-contract.md
  * §9 (body-int4, gdn8-speed4, FP16 variants).
  */
-import type { ModuleRole } from '../../convert/plan-types';
+import type { ModuleRole } from '../../plan/types';
 import { InputError } from '../../errors';
-import { QUANTIZABLE_ROLES } from '../../model/tensor-facts';
+import { QUANTIZABLE_ROLES } from '../../arch/tensor-facts';
 import type { PolicyFile, QuantizeSpec } from './types';
 
 export interface BuiltinPolicy {

@@ -7,7 +7,7 @@
  * (`language_model.mtp.layers.N…`) down_proj paths put the number at position 3, so which one comes first
  * does not matter; Qwen3-Next (`model.layers.N…`) puts it at 2. L is the number of decoder layers only.
  */
-import type { TextConfig } from '../../model/text-config';
+import type { TextConfig } from '../../arch/text-config';
 
 export function mixedLayerPosition(cfg: TextConfig): number {
   return cfg.architecture === 'qwen3_next' ? 2 : 3;

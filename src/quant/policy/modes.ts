@@ -1,5 +1,5 @@
 /** Valid (mode, bits, group size) combinations (mlx-format.md §1) and mlx-lm's per-mode defaults. */
-import type { QuantMode } from '../../convert/plan-types';
+import type { QuantMode } from '../../plan/types';
 import { AFFINE_BITS, AFFINE_GROUP_SIZES as AFFINE_GROUPS, FP_MODE_PARAMS } from '../kernels/validate';
 import type { QuantParams } from './types';
 

@@ -7,7 +7,7 @@
  * entry `{group_size, bits}` (+ `mode` when not affine: `to_quantized` defaults to affine, whatever the
  * global mode is).
  */
-import type { QuantDecision, QuantMode } from '../../convert/plan-types';
+import type { QuantDecision, QuantMode } from '../../plan/types';
 import { MODE_DEFAULTS } from './modes';
 import type { QuantParams } from './types';
 
