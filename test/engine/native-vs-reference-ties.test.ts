@@ -10,6 +10,7 @@ import { loadModel } from '../../src/runtime/engine/load-model';
 import { SafetensorsFile } from '../../src/safetensors/reader';
 import { loadReferenceModel } from '../reference/reference-model';
 import { WEIGHT_FORMATS, formatArtifact, type FixtureVariant } from '../support/format-artifacts';
+import { rowRelErr } from '../support/rel-err';
 import { tempDir } from './engine-artifacts';
 
 const F32 = WEIGHT_FORMATS.find((f) => f.id === 'none-float32')!;
@@ -42,16 +43,6 @@ async function tieRouters(dir: string): Promise<number> {
   return patched;
 }
 
-function relErr(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return d / m;
-}
-
 test.each(['qwen35-moe', 'qwen36-moe', 'qwen3-next'] as FixtureVariant[])('%s: tied router logits pick the same experts in both engines', async (variant) => {
   const dir = path.join(tmp, variant);
   fs.cpSync(await formatArtifact(variant, F32), dir, { recursive: true });
@@ -63,11 +54,11 @@ test.each(['qwen35-moe', 'qwen36-moe', 'qwen3-next'] as FixtureVariant[])('%s: t
     const a = await native.newSession().forward(prompt);
     const sr = ref.newSession();
     const b = await sr.forward(prompt);
-    expect(relErr(a.logits, b.logits)).toBeLessThan(2e-5);
+    expect(rowRelErr(a.logits, b.logits)).toBeLessThan(2e-5);
     const H = ref.info.hiddenSize;
     const m = await native.newSession().mtpForward(b.hiddenPost.slice(0, 5 * H), prompt.slice(1));
     const r = await sr.mtpForward(b.hiddenPost.slice(0, 5 * H), prompt.slice(1));
-    expect(relErr(m.logits, r.logits)).toBeLessThan(2e-5);
+    expect(rowRelErr(m.logits, r.logits)).toBeLessThan(2e-5);
   } finally {
     native.close();
     ref.close();

@@ -18,28 +18,13 @@
 import type { ForwardResult, InferenceModel, InferenceSession } from '../../src/runtime/engine/types';
 import { loadModel } from '../../src/runtime/engine/load-model';
 import { loadReferenceModel } from '../reference/reference-model';
+import { rowRelErr } from '../support/rel-err';
 import { FIXTURE_VARIANTS, WEIGHT_FORMATS, formatArtifact, type FixtureVariant, type WeightFormat } from '../support/format-artifacts';
 
 const TOL = 2e-5;
 const PROMPT = [11, 250, 3, 97, 300, 42, 7, 128, 64, 5, 201];
 const VERIFY = [17, 350, 2, 99];
 const GREEDY = 16;
-
-/** Worst row of max|a − b| / max|b| over rows of `width`. */
-function rowRelErr(a: Float32Array, b: Float32Array, width: number): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let r = 0; r < b.length / width; r++) {
-    let d = 0;
-    let m = 0;
-    for (let i = r * width; i < (r + 1) * width; i++) {
-      d = Math.max(d, Math.abs(a[i] - b[i]));
-      m = Math.max(m, Math.abs(b[i]));
-    }
-    worst = Math.max(worst, d / m);
-  }
-  return worst;
-}
 
 function top2(x: Float32Array): { best: number; margin: number; scale: number } {
   let best = 0;
