@@ -1,4 +1,4 @@
-/** HF -> MLX tensor names (sanitize-rules.md §2, §9, §12). */
+/** HF -> MLX tensor names (ml-explore/mlx-lm mlx_lm/models/qwen3_5.py and qwen3_next.py, `sanitize`). */
 import type { Architecture } from './architecture';
 import type { OutputGroup } from '../plan/types';
 

@@ -1,5 +1,5 @@
 /**
- * The exact tensor set of an MTP head in an MLX artifact (mtp-runtime-contract.md §7.2, §9.1; MTPLX
+ * The exact tensor set of an MTP head in an MLX artifact (youssofal/MTPLX mtplx/artifacts.py, mtplx/backends/registry.py, mtplx/constants.py; MTPLX
  * `constants.py`). Names are sidecar names (`mtp.*`); the inline form adds `language_model.` for
  * Qwen3.5/3.6 and is the same for Qwen3-Next. MoE heads use the stacked `switch_mlp` layout.
  */
