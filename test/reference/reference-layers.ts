@@ -1,6 +1,6 @@
 /**
  * One token through each kind of block, from the dequantized float64 weights (test-only reference).
- * Math: shared/reference qwen35-architecture §7; where mlx-lm differs, mlx-lm
+ * Math: Hugging Face transformers `models/qwen3_5/modeling_qwen3_5.py`; where mlx-lm differs, mlx-lm
  * (ml-explore/mlx-lm `mlx_lm/models/qwen3_5.py`, `qwen3_next.py`, `gated_delta.py`):
  *  - GDN q/k normalisation in mlx-lm's form (rms_norm with eps on the mean, then dk^-1 / dk^-0.5);
  *  - every norm weight is used as stored (MLX artifacts hold the final gamma, `1 + w` folded in),

@@ -1,0 +1,63 @@
+/**
+ * Artifact layouts users already have (other tools' conventions), native vs reference: the MTP sidecar at
+ * `mtp/weights.safetensors` without `mlx_lm_extra_tensors`, a qwen3_5 config.json flattened (no
+ * `text_config`, which mlx-lm's `ModelArgs.from_dict` accepts), and only `quantization_config` (no
+ * `quantization` key). Both engines must load the head and agree as in native-vs-reference.test.ts.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { loadModel } from '../../src/runtime/engine/load-model';
+import { loadReferenceModel } from '../reference/reference-model';
+import { WEIGHT_FORMATS, formatArtifact, type FixtureVariant } from '../support/format-artifacts';
+import { rowRelErr } from '../support/rel-err';
+import { editConfig, tempDir } from './engine-artifacts';
+
+const TOL = 2e-5;
+const tmp = tempDir('layouts');
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+type Json = Record<string, any>;
+
+const EDITS: [string, FixtureVariant, string, (dir: string) => void][] = [
+  ['sidecar in mtp/weights.safetensors, not named in config.json', 'qwen35-moe', 'affine4-g64-bfloat16', (dir) => {
+    fs.mkdirSync(path.join(dir, 'mtp'));
+    fs.renameSync(path.join(dir, 'mtp.safetensors'), path.join(dir, 'mtp', 'weights.safetensors'));
+    editConfig(dir, (c: Json) => delete c.mlx_lm_extra_tensors);
+  }],
+  ['flat qwen3_5 config (text_config fields at the top level)', 'qwen35-dense-tied', 'affine3-g32-float16', (dir) => {
+    editConfig(dir, (c: Json) => {
+      const tc = c.text_config;
+      delete c.text_config;
+      for (const [k, v] of Object.entries(tc)) if (k !== 'model_type') c[k] = v;
+    });
+  }],
+  ['only quantization_config (no quantization key)', 'qwen36-moe', 'gdn8-speed4', (dir) => {
+    editConfig(dir, (c: Json) => delete c.quantization);
+  }],
+];
+
+test.each(EDITS)('%s', async (_name, variant, formatId, edit) => {
+  const dir = path.join(tmp, `${variant}-${formatId}`);
+  fs.cpSync(await formatArtifact(variant, WEIGHT_FORMATS.find((f) => f.id === formatId)!), dir, { recursive: true });
+  edit(dir);
+  const native = await loadModel(dir, { threads: 1 });
+  const ref = await loadReferenceModel(dir);
+  try {
+    expect(ref.info.hasMtp).toBe(true);
+    expect(native.info.hasMtp).toBe(true);
+    const prompt = [3, 141, 59, 265, 35, 89];
+    const sn = native.newSession();
+    const sr = ref.newSession();
+    const a = await sn.forward(prompt);
+    const b = await sr.forward(prompt);
+    expect(rowRelErr(a.logits, b.logits, ref.info.vocabSize)).toBeLessThan(TOL);
+    const H = ref.info.hiddenSize;
+    const rows = b.hiddenPost.slice(0, 5 * H);
+    const m = await sn.mtpForward(rows, prompt.slice(1));
+    const r = await sr.mtpForward(rows, prompt.slice(1));
+    expect(rowRelErr(m.logits, r.logits, ref.info.vocabSize)).toBeLessThan(TOL);
+  } finally {
+    native.close();
+    ref.close();
+  }
+});

@@ -1,0 +1,66 @@
+/**
+ * MoE routing ties, native vs reference: the router rows of experts 0, 1 and 2 are made identical in
+ * every MoE block (trunk and MTP head), so their softmax probabilities tie exactly and top-2 must break
+ * the tie. mlx-lm's `mx.argpartition` leaves the order of equal values unspecified; both engines here
+ * take the LOWER expert index first (test/reference/moe-route.ts), and this pins that they agree.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { loadModel } from '../../src/runtime/engine/load-model';
+import { SafetensorsFile } from '../../src/safetensors/reader';
+import { loadReferenceModel } from '../reference/reference-model';
+import { WEIGHT_FORMATS, formatArtifact, type FixtureVariant } from '../support/format-artifacts';
+import { rowRelErr } from '../support/rel-err';
+import { tempDir } from './engine-artifacts';
+
+const F32 = WEIGHT_FORMATS.find((f) => f.id === 'none-float32')!;
+const tmp = tempDir('ties');
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Copies row 0 of every F32 router (`*.mlp.gate.weight`) over rows 1 and 2, in place. */
+async function tieRouters(dir: string): Promise<number> {
+  let patched = 0;
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors'))) {
+    const p = path.join(dir, file);
+    const f = await SafetensorsFile.open(p);
+    const routers = [...f.tensors.values()].filter((t) => t.name.endsWith('.mlp.gate.weight'));
+    await f.close();
+    const fd = fs.openSync(p, 'r+');
+    try {
+      for (const t of routers) {
+        expect(t.dtype).toBe('F32');
+        const rowBytes = t.shape[1] * 4;
+        const row0 = Buffer.alloc(rowBytes);
+        fs.readSync(fd, row0, 0, rowBytes, t.offset);
+        fs.writeSync(fd, row0, 0, rowBytes, t.offset + rowBytes);
+        fs.writeSync(fd, row0, 0, rowBytes, t.offset + 2 * rowBytes);
+        patched++;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return patched;
+}
+
+test.each(['qwen35-moe', 'qwen36-moe', 'qwen3-next'] as FixtureVariant[])('%s: tied router logits pick the same experts in both engines', async (variant) => {
+  const dir = path.join(tmp, variant);
+  fs.cpSync(await formatArtifact(variant, F32), dir, { recursive: true });
+  expect(await tieRouters(dir)).toBe(5); // 4 trunk layers + the MTP layer
+  const native = await loadModel(dir, { threads: 1 });
+  const ref = await loadReferenceModel(dir);
+  try {
+    const prompt = [5, 77, 301, 12, 250, 9];
+    const a = await native.newSession().forward(prompt);
+    const sr = ref.newSession();
+    const b = await sr.forward(prompt);
+    expect(rowRelErr(a.logits, b.logits)).toBeLessThan(2e-5);
+    const H = ref.info.hiddenSize;
+    const m = await native.newSession().mtpForward(b.hiddenPost.slice(0, 5 * H), prompt.slice(1));
+    const r = await sr.mtpForward(b.hiddenPost.slice(0, 5 * H), prompt.slice(1));
+    expect(rowRelErr(m.logits, r.logits)).toBeLessThan(2e-5);
+  } finally {
+    native.close();
+    ref.close();
+  }
+});
