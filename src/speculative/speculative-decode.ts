@@ -38,6 +38,8 @@ export interface SpeculativeOptions extends DecodeOptions {
   hiddenVariant?: HiddenVariant;
   /** Sampler the drafts are drawn with; default: the target sampler. */
   draftSampler?: Sampler;
+  /** Called with each emitted token, in order. */
+  onToken?: (id: number) => void;
   /** Called after every cycle once the caches are committed (tests inspect the session here). */
   onCycle?: (cycle: { accepted: number; committed: readonly number[] }) => void;
 }
@@ -71,6 +73,7 @@ export async function decodeSpeculative(session: InferenceSession, prompt: Array
   const pre = await session.forward(prompt, { logits: 'last' });
   let y = sampleIndex(tokenDistribution(pre.logits, 0, V, sampler), uniform());
   const tokens: number[] = [y];
+  opts.onToken?.(y);
   let t1 = performance.now();
   const finish = (): SpeculativeResult => ({ tokens, prefillMs: t1 - t0, decodeMs: performance.now() - t1, metrics: counter.result() });
   if (tokens.length >= opts.maxTokens || eos.has(y)) return finish();
@@ -118,6 +121,7 @@ export async function decodeSpeculative(session: InferenceSession, prompt: Array
     let done = false;
     for (const t of committed) {
       tokens.push(t);
+      opts.onToken?.(t);
       if (tokens.length >= opts.maxTokens || eos.has(t)) {
         done = true;
         break;

@@ -49,3 +49,21 @@ test('graft --smoke of a head from another model fails (exit 1) and keeps the ar
   expect(s.code).toBe(1);
   expect(contractOf(out).exactness_baseline.status).toBe('fail_acceptance_collapsed');
 });
+
+test('run --mtp gives the tokens of plain greedy run and reports acceptance; sampled --mtp runs too', async () => {
+  const art = path.join(root, 'art');
+  const plain = await runCli(['run', art, '--ids', '3,17,200', '--max-tokens', '12', '--threads', '1', '--json']);
+  expect(plain.code).toBe(0);
+  for (const depth of ['1', '3']) {
+    const mtp = await runCli(['run', art, '--ids', '3,17,200', '--max-tokens', '12', '--threads', '1', '--mtp', '--depth', depth, '--json']);
+    expect(mtp.code).toBe(0);
+    const doc = JSON.parse(mtp.stdout);
+    expect(doc.ids).toEqual(JSON.parse(plain.stdout).ids);
+    expect(doc.mtp.acceptanceByPosition).toHaveLength(Number(depth));
+    expect(doc.mtp.acceptanceByPosition[0]).toBeGreaterThan(0.9);
+  }
+  const sampled = await runCli(['run', art, '--ids', '3,17,200', '--max-tokens', '12', '--threads', '1', '--mtp', '--temp', '0.8', '--top-p', '0.9', '--top-k', '20']);
+  expect(sampled.code).toBe(0);
+  expect(sampled.stderr).toMatch(/mtp depth 2: acceptance by position/);
+  expect((await runCli(['run', art, '--ids', '1', '--mtp', '--depth', '9'])).code).toBe(2);
+});

@@ -10,6 +10,7 @@ import { makeSampler } from '../../runtime/sampling';
 import { loadTokenizer, type TextCodec } from '../../runtime/text/tokenizer';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
 import { formatBytes, printJson } from '../output';
+import { runMtp } from './run-mtp';
 
 interface RunArgs extends HubArgs {
   artifact: string;
@@ -23,6 +24,8 @@ interface RunArgs extends HubArgs {
   seed: number;
   threads?: number;
   json: boolean;
+  mtp: boolean;
+  depth: number;
 }
 
 function parseIds(s: string): number[] {
@@ -66,6 +69,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
         .option('top-k', { type: 'number', default: 0, describe: 'sample among the k most likely tokens (0 = off)' })
         .option('seed', { type: 'number', default: 0, describe: 'PRNG seed for sampling' })
         .option('threads', { type: 'number', describe: 'native worker threads (default: MTPKIT_THREADS or all cores)' })
+        .option('mtp', { type: 'boolean', default: false, describe: 'speculative decoding with the MTP head (prints acceptance per draft position and tokens per cycle)' })
+        .option('depth', { type: 'number', default: 2, describe: 'drafts per cycle with --mtp (1-7)' })
         .conflicts('prompt', 'ids'),
     ) as never,
   handler: async (a) => {
@@ -73,6 +78,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (a.chat && a.prompt === undefined) throw new InputError('--chat needs --prompt', { field: 'chat' });
     if (!Number.isInteger(a['max-tokens']) || a['max-tokens'] < 1) throw new InputError(`--max-tokens must be a positive integer, got ${a['max-tokens']}`, { field: 'max-tokens' });
     if (!Number.isInteger(a.seed) || a.seed < 0) throw new InputError(`--seed must be a non-negative integer, got ${a.seed}`, { field: 'seed' });
+    if (a.mtp && !(Number.isInteger(a.depth) && a.depth >= 1 && a.depth <= 7)) throw new InputError(`--depth must be an integer from 1 to 7, got ${a.depth}`, { field: 'depth' });
     const sampler = makeSampler({ temp: a.temp, topP: a['top-p'], topK: a['top-k'] }, a.seed);
     const hub = hubConfigFrom(a);
     const dir = await resolveArtifact(a.artifact, hub);
@@ -90,6 +96,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const model = await loadModel(dir, { threads: a.threads, onProgress: loadProgress(!a.json) });
     const loadSeconds = (Date.now() - tLoad) / 1000;
     try {
+      if (a.mtp) {
+        const sampling = { temp: a.temp, topP: a['top-p'], topK: a['top-k'] };
+        await runMtp({ dir, artifact: a.artifact, model, prompt, maxTokens: a['max-tokens'], depth: a.depth, sampling, seed: a.seed, codec, json: a.json, loadSeconds });
+        return;
+      }
       const session = model.newSession({ maxContext: prompt.length + a['max-tokens'] });
       const stream = codec && !a.json ? new TextStream((ids) => codec.decode(ids), (s) => process.stdout.write(s)) : undefined;
       const r = await generate(session, prompt, {
