@@ -16,6 +16,8 @@ export const FLOORS: readonly (readonly string[])[] = [
   ['source', 'artifact'],
   ['convert'],
   ['runtime'],
+  ['speculative'],
+  ['smoke'],
   ['index', 'cli'],
 ];
 
