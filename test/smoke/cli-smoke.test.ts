@@ -33,6 +33,13 @@ test('convert --smoke records a passing contract; smoke --json prints one docume
   expect(table.stdout).toMatch(/result: +PASSED/);
 
   expect((await runCli(['smoke', art, '--depths', '0,9'])).code).toBe(2);
+
+  const file = path.join(root, 'prompts.txt');
+  fs.writeFileSync(file, 'int main(void) {\nOnce upon a time\n');
+  const custom = await runCli(['smoke', art, '--prompts', file, '--max-tokens', '8', '--depths', '1', '--threads', '1', '--no-write', '--json']);
+  expect(custom.code).toBe(0);
+  expect(JSON.parse(custom.stdout).prompts).toEqual(['prompt-1', 'prompt-2']);
+  expect((await runCli(['smoke', art, '--prompts', path.join(root, 'missing.txt')])).code).toBe(2);
 });
 
 test('graft --smoke of a head from another model fails (exit 1) and keeps the artifact out of place', async () => {

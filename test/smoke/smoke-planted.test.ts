@@ -175,6 +175,17 @@ describe('smoke catches and names the classic defects', () => {
     expect(r.wiring!.warnings.join()).toMatch(/base_hidden_variant pre_norm/);
   });
 
+  it('zeroed scales and non-finite values in the head', async () => {
+    const zero = copy(good['qwen35-dense']!, 'zero-scales');
+    await editSidecar(zero, (n) => n === 'mtp.fc.scales', (v) => v.fill(0));
+    const z = await runSmoke(zero, OPTS);
+    expect(z.exitCode).toBe(1);
+    expect(z.audit.findings).toEqual([{ defect: 'payload_zero', message: expect.stringMatching(/mtp\.fc\.scales/) }]);
+    const nan = copy(good['qwen35-dense']!, 'nan-norm');
+    await editSidecar(nan, (n) => n === 'mtp.pre_fc_norm_hidden.weight', (v) => (v[3] = NaN));
+    expect(defects(await runSmoke(nan, OPTS))).toContain('payload_non_finite');
+  });
+
   it('a stripped head', async () => {
     const dir = copy(good['qwen35-dense']!, 'stripped');
     fs.rmSync(path.join(dir, 'mtp.safetensors'));
