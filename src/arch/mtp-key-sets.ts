@@ -1,10 +1,11 @@
 /**
- * The exact tensor set of an MTP head in an MLX artifact (mtp-runtime-contract.md §7.2, §9.1; MTPLX
+ * The exact tensor set of an MTP head in an MLX artifact (youssofal/MTPLX mtplx/artifacts.py, mtplx/backends/registry.py, mtplx/constants.py; MTPLX
  * `constants.py`). Names are sidecar names (`mtp.*`); the inline form adds `language_model.` for
  * Qwen3.5/3.6 and is the same for Qwen3-Next. MoE heads use the stacked `switch_mlp` layout.
  */
 import { InputError } from '../errors';
 import type { Architecture } from './architecture';
+import { archProfile } from './registry';
 import type { TextConfig } from './text-config';
 import type { QuantMode } from '../plan/types';
 
@@ -66,7 +67,7 @@ export function toSidecarMtpName(name: string): string {
 /** `mtp.x` -> the name the head has inside the trunk shards of `arch`. */
 export function toInlineMtpName(sidecarName: string, arch: Architecture): string {
   const s = toSidecarMtpName(sidecarName);
-  return arch === 'qwen3_next' ? s : `language_model.${s}`;
+  return `${archProfile(arch).mlxTextPrefix}${s}`;
 }
 
 function checkQuantizedModules(cfg: MtpKeyConfig, modules: Iterable<string>): string[] {

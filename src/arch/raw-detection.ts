@@ -1,7 +1,7 @@
 /**
  * Raw-HF detection, decided once per source checkpoint from its headers: HF stores GDN conv1d weights
  * as [C, 1, K], MLX as [C, K, 1]. Deciding per converted subset would miss MTP-only grafts (no conv1d
- * among them) and is how double shifts and unshifted MTP norms happened (sanitize-rules.md §4).
+ * among them) and is how double shifts and unshifted MTP norms happened (ml-explore/mlx-lm mlx_lm/models/qwen3_5.py and qwen3_next.py, `sanitize`).
  */
 import type { TensorInfo } from '../safetensors/types';
 

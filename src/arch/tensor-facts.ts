@@ -1,5 +1,5 @@
 /**
- * Facts about an output tensor, read from its final MLX name (sanitize-rules.md §12): which module it
+ * Facts about an output tensor, read from its final MLX name (ml-explore/mlx-lm mlx_lm/models/qwen3_5.py and qwen3_next.py, `sanitize`): which module it
  * belongs to, the role policies select on, its decoder layer and layer type, and MTP membership.
  * Works for prefixed Qwen3.5/3.6 names (`language_model.…`), unprefixed Qwen3-Next names and MTP
  * sidecar names (`mtp.…`).

@@ -1,5 +1,5 @@
 /**
- * MTPLX's blocker semantics (`registry.py::compatibility_for_inspection`, mtp-runtime-contract.md §6):
+ * MTPLX's blocker semantics (`registry.py::compatibility_for_inspection`, youssofal/MTPLX mtplx/artifacts.py, mtplx/backends/registry.py, mtplx/constants.py):
  * a blocker labels a model "architecture-compatible-but-unverified"; it still runs. So validate
  * reports blockers as information, not as problems.
  */

@@ -1,6 +1,6 @@
 /**
  * How the MTP head's storage is described to runtimes: the summary of its quantization (derived from a
- * plan) and the config.json keys MTPLX reads (mtp-runtime-contract.md §8): `mlx_lm_extra_tensors`
+ * plan) and the config.json keys MTPLX reads (youssofal/MTPLX mtplx/artifacts.py, mtplx/backends/registry.py, mtplx/constants.py): `mlx_lm_extra_tensors`
  * for a sidecar, `mtplx_mtp_quantization` for a prequantized head, and the norm encoding.
  */
 import type { PlannedTensor, QuantMode } from '../plan/types';

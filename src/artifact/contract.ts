@@ -1,5 +1,5 @@
 /**
- * The MTPLX runtime contract `mtplx_runtime.json` (mtp-runtime-contract.md §1-§4) plus our provenance
+ * The MTPLX runtime contract `mtplx_runtime.json` (youssofal/MTPLX mtplx/artifacts.py, mtplx/backends/registry.py, mtplx/constants.py) plus our provenance
  * block. Honest by construction: until a smoke test records an exactness result the baseline status is
  * `pending_smoke_test` (MTPLX labels such artifacts unverified but still runs them), and `verified_on`
  * only states where and when the file was written.

@@ -132,7 +132,7 @@ export function checkMtpTensors(input: MtpCheckInput): MtpCheckResult {
 
 const QK = ['.q_norm.weight', '.k_norm.weight'];
 const LOW = ['.input_layernorm.weight', '.post_attention_layernorm.weight', '.pre_fc_norm_hidden.weight', '.pre_fc_norm_embedding.weight'];
-/** MTPLX `_heal_raw_delta_mtp_norms` thresholds (mtp-runtime-contract.md §10). */
+/** MTPLX `_heal_raw_delta_mtp_norms` thresholds (youssofal/MTPLX mtplx/artifacts.py, mtplx/backends/registry.py, mtplx/constants.py). */
 export const RAW_QK_NORM_MEAN = 1.25;
 export const RAW_LOW_NORM_MEAN = 0.5;
 

@@ -1,5 +1,5 @@
 /**
- * config.json quantization blocks vs the stored tensors (mlx-format.md §9.4, §9.5, §9.9). mlx-lm
+ * config.json quantization blocks vs the stored tensors (ml-explore/mlx-lm mlx_lm/utils.py and mlx_lm/convert.py). mlx-lm
  * quantizes a module on load iff it has a per-module entry or a `.scales` tensor, with the per-module
  * or global bits / group size, so those numbers must match the packed shapes exactly.
  */

@@ -10,12 +10,9 @@ import type { PlannedTensor, SourceRef } from '../plan/types';
 import type { TensorSource } from '../source/checkpoint-source';
 import { addOne, moveAxis, sliceByteRanges } from './tensor-ops';
 import { outputSpecs } from '../plan/output-specs';
-import { quantizeTensor } from './quantize-step';
+import { quantizeTensor, type ComputeOptions } from './quantize-step';
 
-export interface ComputeOptions {
-  threads?: number;
-  rounding: 'metal' | 'cpu';
-}
+export type { ComputeOptions };
 
 export interface ComputedTensor {
   outputs: { spec: TensorSpec; data: Buffer }[];

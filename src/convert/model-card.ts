@@ -1,5 +1,5 @@
 /**
- * README.md of an artifact: Hub front matter (mlx-format.md §9.1) and plain facts — what each component
+ * README.md of an artifact: Hub front matter (ml-explore/mlx-lm mlx_lm/utils.py and mlx_lm/convert.py) and plain facts — what each component
  * is stored as, the policy, sizes, the MTP head layout, provenance, verification status, how to run it.
  * Everything is derived from a ConversionPlan and the write results; no claims beyond them.
  */

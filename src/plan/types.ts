@@ -3,6 +3,9 @@
  * testable without touching tensor data. The executor streams it one output tensor at a time.
  */
 import type { DType } from '../safetensors/types';
+import type { QuantMode } from './quant-mode';
+
+export type { QuantMode };
 
 /** A half-open range along one axis of a source tensor. */
 export interface AxisSlice {
@@ -37,7 +40,6 @@ export type QuantDecision =
   | { action: 'keep'; dtype: 'bf16' | 'f16' | 'f32' | 'source' }
   | { action: 'drop' };
 
-export type QuantMode = 'affine' | 'mxfp4' | 'mxfp8' | 'nvfp4';
 
 /** Which output file group a tensor goes to. */
 export type OutputGroup = 'trunk' | 'mtp' | 'vision';

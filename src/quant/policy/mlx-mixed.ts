@@ -1,5 +1,5 @@
 /**
- * The layer rule of mlx-lm's mixed recipes (`mixed_quant_predicate_builder`, mlx-format.md §9.7).
+ * The layer rule of mlx-lm's mixed recipes (`mixed_quant_predicate_builder`, ml-explore/mlx-lm mlx_lm/utils.py and mlx_lm/convert.py).
  *
  * mlx-lm finds the position of the first all-digit component in the first module path that contains
  * `down_proj`, then reads every module path's component at that position as the layer index (0 when the

@@ -1,5 +1,5 @@
 /**
- * The `quantization` block of config.json (mlx-format.md §9.4), written identically as
+ * The `quantization` block of config.json (ml-explore/mlx-lm mlx_lm/utils.py and mlx_lm/convert.py), written identically as
  * `quantization_config`, and its reading as mlx-lm's loader does (§9.9).
  *
  * mlx-lm quantizes a module on load iff it has a per-module entry or a `<path>.scales` tensor; without an
