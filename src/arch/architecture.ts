@@ -3,26 +3,16 @@
  * The families share one MLX layout family but differ in prefixes, expert storage and GDN projections.
  */
 import { InputError } from '../errors';
+import type { Architecture } from './architecture-id';
+import { ARCH_PROFILES } from './registry';
 
-export type Architecture = 'qwen3_5' | 'qwen3_5_moe' | 'qwen3_next';
+export type { Architecture };
 
-export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = ['qwen3_5', 'qwen3_5_moe', 'qwen3_next'];
+export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = ARCH_PROFILES.map((p) => p.id);
 
-const BY_MODEL_TYPE: Record<string, Architecture> = {
-  qwen3_5: 'qwen3_5',
-  qwen3_5_text: 'qwen3_5',
-  qwen3_5_moe: 'qwen3_5_moe',
-  qwen3_5_moe_text: 'qwen3_5_moe',
-  qwen3_next: 'qwen3_next',
-};
+const BY_MODEL_TYPE: Record<string, Architecture> = Object.fromEntries(ARCH_PROFILES.flatMap((p) => p.modelTypes.map((t) => [t, p.id])));
 
-const BY_CLASS: Record<string, Architecture> = {
-  Qwen3_5ForConditionalGeneration: 'qwen3_5',
-  Qwen3_5ForCausalLM: 'qwen3_5',
-  Qwen3_5MoeForConditionalGeneration: 'qwen3_5_moe',
-  Qwen3_5MoeForCausalLM: 'qwen3_5_moe',
-  Qwen3NextForCausalLM: 'qwen3_next',
-};
+const BY_CLASS: Record<string, Architecture> = Object.fromEntries(ARCH_PROFILES.flatMap((p) => p.classNames.map((c) => [c, p.id])));
 
 /** Detects the architecture; an unknown one is an InputError that lists the supported ones. */
 export function detectArchitecture(config: Record<string, unknown>, file = 'config.json'): Architecture {

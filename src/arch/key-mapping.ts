@@ -1,5 +1,6 @@
 /** HF -> MLX tensor names (ml-explore/mlx-lm mlx_lm/models/qwen3_5.py and qwen3_next.py, `sanitize`). */
 import type { Architecture } from './architecture';
+import { archProfile } from './registry';
 import type { OutputGroup } from '../plan/types';
 
 export type KeyMapping =
@@ -7,7 +8,7 @@ export type KeyMapping =
   | { kind: 'vision'; name: string };
 
 export function mapKey(hfName: string, arch: Architecture): KeyMapping {
-  if (arch === 'qwen3_next') {
+  if (archProfile(arch).mlxTextPrefix === '') {
     // Qwen3-Next has no VLM wrapper: names stay as they are (MTP kept as `mtp.*`).
     return { kind: 'keep', name: hfName, group: groupOf(hfName) };
   }
@@ -28,5 +29,5 @@ function groupOf(mlxName: string): OutputGroup {
 
 /** The `lm_head` key in MLX naming for an architecture. */
 export function lmHeadName(arch: Architecture): string {
-  return arch === 'qwen3_next' ? 'lm_head.weight' : 'language_model.lm_head.weight';
+  return `${archProfile(arch).mlxTextPrefix}lm_head.weight`;
 }

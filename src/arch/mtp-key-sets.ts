@@ -5,6 +5,7 @@
  */
 import { InputError } from '../errors';
 import type { Architecture } from './architecture';
+import { archProfile } from './registry';
 import type { TextConfig } from './text-config';
 import type { QuantMode } from '../plan/types';
 
@@ -66,7 +67,7 @@ export function toSidecarMtpName(name: string): string {
 /** `mtp.x` -> the name the head has inside the trunk shards of `arch`. */
 export function toInlineMtpName(sidecarName: string, arch: Architecture): string {
   const s = toSidecarMtpName(sidecarName);
-  return arch === 'qwen3_next' ? s : `language_model.${s}`;
+  return `${archProfile(arch).mlxTextPrefix}${s}`;
 }
 
 function checkQuantizedModules(cfg: MtpKeyConfig, modules: Iterable<string>): string[] {
