@@ -3,9 +3,8 @@
  * past position 150 (KV caches grow, RoPE angles get large, GDN state carries across chunks), with two
  * sessions of one model interleaved to show their caches are separate.
  */
-import { loadModel } from '../../src/runtime/engine/load-model';
-import type { InferenceModel, InferenceSession } from '../../src/runtime/engine/types';
-import { loadReferenceModel } from '../reference/reference-model';
+import type { InferenceSession } from '../../src/runtime/engine/types';
+import { loadPair, type EnginePair } from './engine-pair';
 import { WEIGHT_FORMATS, formatArtifact, type FixtureVariant } from '../support/format-artifacts';
 import { rowRelErr } from '../support/rel-err';
 
@@ -21,16 +20,14 @@ function tokens(n: number, seed: number): number[] {
 }
 
 describe.each(['qwen35-dense', 'qwen36-moe', 'qwen3-next'] as FixtureVariant[])('%s', (variant) => {
-  let native: InferenceModel;
-  let ref: InferenceModel;
+  let pair: EnginePair;
   beforeAll(async () => {
-    const dir = await formatArtifact(variant, FORMAT);
-    native = await loadModel(dir, { threads: 2 });
-    ref = await loadReferenceModel(dir);
+    pair = await loadPair(await formatArtifact(variant, FORMAT), 2);
   });
-  afterAll(() => native?.close());
+  afterAll(() => pair?.close());
 
   test('chunked prefill to 145 tokens and decode to 155, two sessions interleaved', async () => {
+    const { native, ref } = pair;
     const V = ref.info.vocabSize;
     const seqs = [tokens(155, 1), tokens(155, 2)];
     const pairs: [InferenceSession, InferenceSession][] = seqs.map(() => [native.newSession(), ref.newSession()]);

@@ -16,8 +16,7 @@
  * best logits are within the tolerance of each other (then the argmax is not determined by the math).
  */
 import type { ForwardResult, InferenceModel, InferenceSession } from '../../src/runtime/engine/types';
-import { loadModel } from '../../src/runtime/engine/load-model';
-import { loadReferenceModel } from '../reference/reference-model';
+import { loadPair, type EnginePair } from './engine-pair';
 import { rowRelErr } from '../support/rel-err';
 import { FIXTURE_VARIANTS, WEIGHT_FORMATS, formatArtifact, type FixtureVariant, type WeightFormat } from '../support/format-artifacts';
 
@@ -75,17 +74,14 @@ const CASES: [FixtureVariant, WeightFormat][] = FIXTURE_VARIANTS.flatMap((v) => 
 
 describe.each(CASES)('%s', (variant, format) => {
   const label = `${variant} ${format.id} (${format.mtpLayout})`;
+  let pair: EnginePair;
   let native: InferenceModel;
   let ref: InferenceModel;
   beforeAll(async () => {
-    const dir = await formatArtifact(variant, format);
-    native = await loadModel(dir, { threads: 1 });
-    ref = await loadReferenceModel(dir);
+    pair = await loadPair(await formatArtifact(variant, format));
+    ({ native, ref } = pair);
   });
-  afterAll(() => {
-    native?.close();
-    ref?.close();
-  });
+  afterAll(() => pair?.close());
 
   test(`${format.id}: trunk at every position (prefill, verify batch, after rollback) and the MTP head`, async () => {
     expect(native.info.vocabSize).toBe(ref.info.vocabSize);
