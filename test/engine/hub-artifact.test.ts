@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadModel } from '../../src/runtime/engine/load-model';
-import { HubTestServer } from '../hub-server/server';
+import { HubTestServer } from '../support/hub-server/server';
 import { convertFixture, sameBits, tempDir } from './engine-artifacts';
 
 const tmp = tempDir('hub');
