@@ -115,3 +115,8 @@ test('the context limit is enforced without corrupting the session', async () =>
   await s.forward([4]);
   model.close();
 });
+
+test.each(['qwen35-dense', 'qwen3-next'])('a raw Hugging Face checkpoint (%s) points at mtpkit convert', async (variant) => {
+  const e = await loadError(path.join(__dirname, '..', '..', 'fixtures', variant));
+  expect(e.message).toMatch(/Hugging Face checkpoint layout.*mtpkit convert/);
+});

@@ -6,8 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadModel } from '../../src/runtime/engine/load-model';
-import { loadReferenceModel } from '../reference/reference-model';
+import { loadPair } from './engine-pair';
 import { WEIGHT_FORMATS, formatArtifact, type FixtureVariant } from '../support/format-artifacts';
 import { rowRelErr } from '../support/rel-err';
 import { editConfig, tempDir } from './engine-artifacts';
@@ -40,8 +39,7 @@ test.each(EDITS)('%s', async (_name, variant, formatId, edit) => {
   const dir = path.join(tmp, `${variant}-${formatId}`);
   fs.cpSync(await formatArtifact(variant, WEIGHT_FORMATS.find((f) => f.id === formatId)!), dir, { recursive: true });
   edit(dir);
-  const native = await loadModel(dir, { threads: 1 });
-  const ref = await loadReferenceModel(dir);
+  const { native, ref, close } = await loadPair(dir);
   try {
     expect(ref.info.hasMtp).toBe(true);
     expect(native.info.hasMtp).toBe(true);
@@ -57,7 +55,6 @@ test.each(EDITS)('%s', async (_name, variant, formatId, edit) => {
     const r = await sr.mtpForward(rows, prompt.slice(1));
     expect(rowRelErr(m.logits, r.logits, ref.info.vocabSize)).toBeLessThan(TOL);
   } finally {
-    native.close();
-    ref.close();
+    close();
   }
 });

@@ -6,9 +6,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadModel } from '../../src/runtime/engine/load-model';
 import { SafetensorsFile } from '../../src/safetensors/reader';
-import { loadReferenceModel } from '../reference/reference-model';
+import { loadPair } from './engine-pair';
 import { WEIGHT_FORMATS, formatArtifact, type FixtureVariant } from '../support/format-artifacts';
 import { rowRelErr } from '../support/rel-err';
 import { tempDir } from './engine-artifacts';
@@ -47,8 +46,7 @@ test.each(['qwen35-moe', 'qwen36-moe', 'qwen3-next'] as FixtureVariant[])('%s: t
   const dir = path.join(tmp, variant);
   fs.cpSync(await formatArtifact(variant, F32), dir, { recursive: true });
   expect(await tieRouters(dir)).toBe(5); // 4 trunk layers + the MTP layer
-  const native = await loadModel(dir, { threads: 1 });
-  const ref = await loadReferenceModel(dir);
+  const { native, ref, close } = await loadPair(dir);
   try {
     const prompt = [5, 77, 301, 12, 250, 9];
     const a = await native.newSession().forward(prompt);
@@ -60,7 +58,6 @@ test.each(['qwen35-moe', 'qwen36-moe', 'qwen3-next'] as FixtureVariant[])('%s: t
     const r = await sr.mtpForward(b.hiddenPost.slice(0, 5 * H), prompt.slice(1));
     expect(rowRelErr(m.logits, r.logits)).toBeLessThan(2e-5);
   } finally {
-    native.close();
-    ref.close();
+    close();
   }
 });

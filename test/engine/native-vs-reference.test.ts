@@ -2,7 +2,8 @@
  * The native engine against the independent float64 reference (test/reference), for every fixture variant
  * times every weight format of test/support/format-artifacts.ts (the full matrix):
  *  - trunk logits, hidden before and after the final norm, at every position of a prefill and of a verify
- *    batch that follows it, and after a rollback into that batch;
+ *    batch that follows it, and after a rollback into that batch, with the kernels this machine selects
+ *    (AVX2 on x86-64) and with the portable scalar ones;
  *  - the MTP head's logits and output hidden, fed with the post-norm and with the pre-norm trunk hidden;
  *  - greedy continuations of 16 tokens, token for token.
  *
@@ -16,8 +17,8 @@
  * best logits are within the tolerance of each other (then the argmax is not determined by the math).
  */
 import type { ForwardResult, InferenceModel, InferenceSession } from '../../src/runtime/engine/types';
-import { loadModel } from '../../src/runtime/engine/load-model';
-import { loadReferenceModel } from '../reference/reference-model';
+import { loadPair, type EnginePair } from './engine-pair';
+import { kernelIsa, setScalarKernels } from '../../src/runtime/engine/kernels';
 import { rowRelErr } from '../support/rel-err';
 import { FIXTURE_VARIANTS, WEIGHT_FORMATS, formatArtifact, type FixtureVariant, type WeightFormat } from '../support/format-artifacts';
 
@@ -25,6 +26,9 @@ const TOL = 2e-5;
 const PROMPT = [11, 250, 3, 97, 300, 42, 7, 128, 64, 5, 201];
 const VERIFY = [17, 350, 2, 99];
 const GREEDY = 16;
+/** The kernels this machine selects, and the portable fallback (both must agree with the reference). */
+const DEFAULT_ISA = kernelIsa();
+const ISAS = DEFAULT_ISA === 'scalar' ? ['scalar'] : [DEFAULT_ISA, 'scalar'];
 
 function top2(x: Float32Array): { best: number; margin: number; scale: number } {
   let best = 0;
@@ -60,8 +64,7 @@ afterAll(() => {
 });
 
 function check(label: string, what: string, err: number): void {
-  const k = `${label}`;
-  worst.set(k, Math.max(worst.get(k) ?? 0, err));
+  worst.set(label, Math.max(worst.get(label) ?? 0, err));
   if (!(err < TOL)) throw new Error(`${label}: ${what}: max|Δ|/max|ref| = ${err.toExponential(3)} ≥ ${TOL}`);
 }
 
@@ -71,53 +74,60 @@ function compareForward(label: string, step: string, a: ForwardResult, b: Forwar
   check(label, `${step} hiddenPost`, rowRelErr(a.hiddenPost, b.hiddenPost, hidden));
 }
 
+/** Trunk rows of a prefill, a verify batch and a forward after rollback; the MTP head on pre- and post-norm hidden. */
+async function trunkAndHead(native: InferenceModel, ref: InferenceModel, label: string): Promise<void> {
+  expect(native.info.vocabSize).toBe(ref.info.vocabSize);
+  expect(native.info.hasMtp).toBe(ref.info.hasMtp);
+  expect(native.info.tieWordEmbeddings).toBe(ref.info.tieWordEmbeddings);
+  const V = ref.info.vocabSize;
+  const H = ref.info.hiddenSize;
+  const sn = native.newSession();
+  const sr = ref.newSession();
+  const pn = await sn.forward(PROMPT);
+  const pr = await sr.forward(PROMPT);
+  compareForward(label, 'prefill', pn, pr, V, H);
+  compareForward(label, 'verify', await sn.forward(VERIFY), await sr.forward(VERIFY), V, H);
+  sn.rollback(PROMPT.length + 1);
+  sr.rollback(PROMPT.length + 1);
+  compareForward(label, 'after rollback', await sn.forward([77, 78]), await sr.forward([77, 78]), V, H);
+
+  if (!ref.info.hasMtp) return;
+  // Slot i pairs trunk hidden i with token i + 1; the same input rows go to both heads.
+  const n = PROMPT.length - 1;
+  for (const [variantName, hidden] of [['post-norm', pn.hiddenPost], ['pre-norm', pn.hiddenPre]] as const) {
+    sn.mtpRollback(0);
+    sr.mtpRollback(0);
+    const rows = hidden.slice(0, n * H);
+    const mn = await sn.mtpForward(rows, PROMPT.slice(1));
+    const mr = await sr.mtpForward(rows, PROMPT.slice(1));
+    check(label, `MTP (${variantName} hidden) logits`, rowRelErr(mn.logits, mr.logits, V));
+    check(label, `MTP (${variantName} hidden) output hidden`, rowRelErr(mn.hidden, mr.hidden, H));
+    // Chained depth 2: the head's own output hidden fed back with a draft token.
+    const cn = await sn.mtpForward(mr.hidden.slice((n - 1) * H), [9]);
+    const cr = await sr.mtpForward(mr.hidden.slice((n - 1) * H), [9]);
+    check(label, `MTP chained (${variantName}) logits`, rowRelErr(cn.logits, cr.logits, V));
+  }
+}
+
 const CASES: [FixtureVariant, WeightFormat][] = FIXTURE_VARIANTS.flatMap((v) => WEIGHT_FORMATS.map((f) => [v, f] as [FixtureVariant, WeightFormat]));
 
 describe.each(CASES)('%s', (variant, format) => {
   const label = `${variant} ${format.id} (${format.mtpLayout})`;
+  let pair: EnginePair;
   let native: InferenceModel;
   let ref: InferenceModel;
   beforeAll(async () => {
-    const dir = await formatArtifact(variant, format);
-    native = await loadModel(dir, { threads: 1 });
-    ref = await loadReferenceModel(dir);
+    pair = await loadPair(await formatArtifact(variant, format));
+    ({ native, ref } = pair);
   });
-  afterAll(() => {
-    native?.close();
-    ref?.close();
-  });
+  afterAll(() => pair?.close());
 
-  test(`${format.id}: trunk at every position (prefill, verify batch, after rollback) and the MTP head`, async () => {
-    expect(native.info.vocabSize).toBe(ref.info.vocabSize);
-    expect(native.info.hasMtp).toBe(ref.info.hasMtp);
-    expect(native.info.tieWordEmbeddings).toBe(ref.info.tieWordEmbeddings);
-    const V = ref.info.vocabSize;
-    const H = ref.info.hiddenSize;
-    const sn = native.newSession();
-    const sr = ref.newSession();
-    const pn = await sn.forward(PROMPT);
-    const pr = await sr.forward(PROMPT);
-    compareForward(label, 'prefill', pn, pr, V, H);
-    compareForward(label, 'verify', await sn.forward(VERIFY), await sr.forward(VERIFY), V, H);
-    sn.rollback(PROMPT.length + 1);
-    sr.rollback(PROMPT.length + 1);
-    compareForward(label, 'after rollback', await sn.forward([77, 78]), await sr.forward([77, 78]), V, H);
-
-    if (!ref.info.hasMtp) return;
-    // Slot i pairs trunk hidden i with token i + 1; the same input rows go to both heads.
-    const n = PROMPT.length - 1;
-    for (const [variantName, hidden] of [['post-norm', pn.hiddenPost], ['pre-norm', pn.hiddenPre]] as const) {
-      sn.mtpRollback(0);
-      sr.mtpRollback(0);
-      const rows = hidden.slice(0, n * H);
-      const mn = await sn.mtpForward(rows, PROMPT.slice(1));
-      const mr = await sr.mtpForward(rows, PROMPT.slice(1));
-      check(label, `MTP (${variantName} hidden) logits`, rowRelErr(mn.logits, mr.logits, V));
-      check(label, `MTP (${variantName} hidden) output hidden`, rowRelErr(mn.hidden, mr.hidden, H));
-      // Chained depth 2: the head's own output hidden fed back with a draft token.
-      const cn = await sn.mtpForward(mr.hidden.slice((n - 1) * H), [9]);
-      const cr = await sr.mtpForward(mr.hidden.slice((n - 1) * H), [9]);
-      check(label, `MTP chained (${variantName}) logits`, rowRelErr(cn.logits, cr.logits, V));
+  test.each(ISAS)(`${format.id}: trunk at every position (prefill, verify batch, after rollback) and the MTP head, %s kernels`, async (isa) => {
+    setScalarKernels(isa === 'scalar');
+    try {
+      await trunkAndHead(native, ref, `${label} [${isa} kernels]`);
+    } finally {
+      setScalarKernels(DEFAULT_ISA === 'scalar');
     }
   });
 

@@ -1,9 +1,9 @@
 /**
  * The committed fixtures converted (by mtpkit's own convert pipeline) into one artifact per weight format,
- * for tests that run two engines on the same artifact. Artifacts are written once per jest worker process
- * into a temp folder and reused by every test file that worker runs; the folder is removed at exit.
+ * for tests that run two engines on the same artifact. Each artifact is converted once per test file, on
+ * first use, into a temp folder removed after that file's tests.
  */
-import { existsSync, mkdirSync, rmSync } from 'fs';
+import { mkdtempSync, rmSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runConvert } from '../../src/convert/pipeline';
@@ -50,18 +50,20 @@ export const WEIGHT_FORMATS: readonly WeightFormat[] = [
 
 export const FIXTURES_DIR = path.join(__dirname, '..', '..', 'fixtures');
 
+let root: string | undefined;
+
 /**
- * One folder per worker process (jest gives each test file fresh modules and globals, but the process and
- * its pid stay): a finished artifact is found on disk by the next file. Conversion renames a complete
- * folder into place, so an existing folder is a complete artifact.
+ * One temp folder per test file (jest gives each file fresh modules), removed after the file's tests:
+ * jest ends its workers without running process 'exit' handlers. The hook is registered when a test
+ * file imports this module (hooks cannot be added from inside a test).
  */
-function workerRoot(): string {
-  const dir = path.join(os.tmpdir(), `mtpkit-formats-${process.pid}`);
-  if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true });
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return dir;
+afterAll(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+function fileRoot(): string {
+  root ??= mkdtempSync(path.join(os.tmpdir(), 'mtpkit-formats-'));
+  return root;
 }
 
 const cache = new Map<string, Promise<string>>();
@@ -71,10 +73,8 @@ export function formatArtifact(variant: FixtureVariant, format: WeightFormat): P
   const key = `${variant}/${format.id}`;
   let p = cache.get(key);
   if (!p) {
-    const out = path.join(workerRoot(), variant, format.id);
-    p = existsSync(out)
-      ? Promise.resolve(out)
-      : runConvert(convertOptions(path.join(FIXTURES_DIR, variant), out, { policy: format.policy, dtype: format.dtype, mtpLayout: format.mtpLayout, threads: 1 })).then(() => out);
+    const out = path.join(fileRoot(), variant, format.id);
+    p = runConvert(convertOptions(path.join(FIXTURES_DIR, variant), out, { policy: format.policy, dtype: format.dtype, mtpLayout: format.mtpLayout, threads: 1 })).then(() => out);
     cache.set(key, p);
   }
   return p;

@@ -3,7 +3,9 @@
 //     (with r0, r1: rows [r0, r1) of the weight through slice_rows, [M, r1 - r0])
 //   kernelsQlinearRow(spec, row) -> Float32Array [cols]
 //   kernelsQlinearBytes(spec) -> number
-//   kernelsTimeForward(spec, x, M, threads, repeat) -> number[] (seconds per call)
+//   kernelsTimeForward(spec, x, M, threads, repeat, copies) -> number[] (seconds per call; spec
+//     holds `copies` stacked copies of the timed matrix and call r uses copy r % copies, so a
+//     matrix smaller than the last-level cache is still read from memory)
 //   kernelsReadBandwidth(bytes, threads, repeat) -> number[] (GB/s per pass)
 //   kernelsSetScalar(on), kernelsIsa() -> 'avx2' | 'scalar'
 // The TS wrapper validates everything; here only what keeps memory accesses in bounds, reported as
@@ -191,22 +193,25 @@ Napi::Value TimeForward(const Napi::CallbackInfo& info) {
   Fail fail{info.Env()};
   QLinear q;
   const float* x = nullptr;
-  if (info.Length() < 5 || !info[2].IsNumber() || !info[4].IsNumber()) {
-    fail("expected (spec, x, M, threads, repeat)");
+  if (info.Length() < 6 || !info[2].IsNumber() || !info[4].IsNumber() || !info[5].IsNumber()) {
+    fail("expected (spec, x, M, threads, repeat, copies)");
     return info.Env().Undefined();
   }
   int64_t M = info[2].As<Napi::Number>().Int64Value();
   if (!parse_spec(fail, info[0], q) || !parse_x(fail, info[1], q, M, x)) return info.Env().Undefined();
   int threads = threads_of(fail, info[3]);
   int repeat = info[4].As<Napi::Number>().Int32Value();
+  int64_t copies = info[5].As<Napi::Number>().Int64Value();
   if (repeat < 1) fail("repeat must be positive");
+  if (copies < 1 || q.rows % copies) fail("copies must divide rows");
   if (!fail.ok) return info.Env().Undefined();
-  std::vector<float> y(size_t(M * q.rows));
+  const int64_t per = q.rows / copies;
+  std::vector<float> y(size_t(M * per));
   ThreadPool* pool = pool_for(threads);
   Napi::Array out = Napi::Array::New(info.Env(), size_t(repeat));
   for (int r = 0; r < repeat; ++r) {
     auto t0 = std::chrono::steady_clock::now();
-    engine::qlinear_forward(q, x, M, y.data(), pool);
+    engine::qlinear_forward(engine::slice_rows(q, (r % copies) * per, (r % copies + 1) * per), x, M, y.data(), pool);
     out.Set(uint32_t(r), Napi::Number::New(info.Env(), seconds_since(t0)));
   }
   return out;

@@ -17,8 +17,6 @@ namespace detail {
 
 const float kE2M1[16] = {0.f, 0.5f, 1.f, 1.5f, 2.f, 3.f, 4.f, 6.f, -0.f, -0.5f, -1.f, -1.5f, -2.f, -3.f, -4.f, -6.f};
 
-namespace {
-
 // Codes of one group starting at a word boundary (g*bits is a multiple of 32): MLX's packing
 // (ml-explore/mlx mlx/backend/common/quantized.h: each row one little-endian bit stream, code i at
 // stream bits [i*bits, (i+1)*bits), codes of 3/5/6 bits straddling word boundaries).
@@ -44,6 +42,8 @@ void unpack_codes(const uint8_t* p, int bits, int g, float* out) {
     }
   }
 }
+
+namespace {
 
 // Element values (not yet scaled) of one group of an fp mode.
 void unpack_fp(const uint8_t* p, WFormat fmt, int g, float* out) {

@@ -79,6 +79,9 @@ struct CallData {
 // Row-range kernels: y[m*w.rows + n] for n in [r0, r1), all m.
 using RowKernel = void (*)(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_t r1);
 
+// Codes (as floats) of one group of an affine row; the group starts at a word boundary.
+void unpack_codes(const uint8_t* p, int bits, int g, float* out);
+
 // Portable kernels (qlinear.cc).
 void scalar_rows(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_t r1);
 void scalar_group_sums(const QLinear& w, CallData& cd);

@@ -51,7 +51,7 @@ interface KernelsAddon {
   kernelsQlinearForward(spec: NativeSpec, x: Float32Array, m: number, threads: number, r0?: number, r1?: number): Float32Array;
   kernelsQlinearRow(spec: NativeSpec, row: number): Float32Array;
   kernelsQlinearBytes(spec: NativeSpec): number;
-  kernelsTimeForward(spec: NativeSpec, x: Float32Array, m: number, threads: number, repeat: number): number[];
+  kernelsTimeForward(spec: NativeSpec, x: Float32Array, m: number, threads: number, repeat: number, copies: number): number[];
   kernelsReadBandwidth(bytes: number, threads: number, repeat: number): number[];
   kernelsSetScalar(on: boolean): void;
   kernelsIsa(): string;
@@ -146,13 +146,19 @@ export function qlinearBytes(spec: QLinearSpec): number {
   return addon().kernelsQlinearBytes(toNative(spec));
 }
 
-/** Seconds of each of `repeat` back-to-back qlinearForward calls, timed natively (benchmarks). */
-export function timeQlinearForward(spec: QLinearSpec, x: Float32Array, m: number, threads: number, repeat: number): number[] {
+/**
+ * Seconds of each of `repeat` back-to-back qlinearForward calls, timed natively (benchmarks).
+ * `spec` may stack `copies` copies of the timed matrix (rows = copies * its rows); call r reads copy
+ * r % copies, so small matrices are not served from the last-level cache.
+ */
+export function timeQlinearForward(spec: QLinearSpec, x: Float32Array, m: number, threads: number, repeat: number, copies = 1): number[] {
   const s = toNative(spec);
   checkX(spec, x, m);
   checkThreads(threads);
   positiveInt(repeat, 'repeat', {});
-  return addon().kernelsTimeForward(s, x, m, threads, repeat);
+  positiveInt(copies, 'copies', {});
+  if (spec.rows % copies !== 0) throw new InputError(`copies ${copies} does not divide rows ${spec.rows}`);
+  return addon().kernelsTimeForward(s, x, m, threads, repeat, copies);
 }
 
 /** GB/s (1e9 bytes/s) of each of `repeat` streaming reads of a fresh `bytes`-sized buffer. */

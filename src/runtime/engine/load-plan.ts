@@ -209,6 +209,7 @@ export async function buildLoadPlan(dir: string, threads: number): Promise<LoadP
   } else if (located.has('mtp.fc.weight')) {
     mtpSource = 'inline';
   }
+  rejectHfLayout(dir, located);
   const hasMtp = cfg.mtpLayers > 0 && located.has('mtp.fc.weight');
   if (!hasMtp) mtpSource = 'none';
 
@@ -274,6 +275,18 @@ export async function buildLoadPlan(dir: string, threads: number): Promise<LoadP
     linears,
   };
   return { dir, config: cfg, plan, hasMtp, mtpSource, mappedBytes };
+}
+
+/** A Hugging Face checkpoint (not sanitized into MLX's layout) gets a pointer to `mtpkit convert`. */
+function rejectHfLayout(dir: string, located: Map<string, Located>): void {
+  for (const [canonical, t] of located) {
+    const hfPrefix = t.stored.startsWith('model.language_model.');
+    const perExpert = /\.mlp\.experts\.\d+\./.test(canonical) || /\.mlp\.experts\.(gate_up|down)_proj$/.test(canonical);
+    const hfConv = canonical.endsWith('conv1d.weight') && t.info.shape.length === 3 && t.info.shape[1] === 1 && t.info.shape[2] !== 1;
+    if (hfPrefix || perExpert || hfConv) {
+      throw new InputError('this is a Hugging Face checkpoint layout, not an MLX artifact: convert it first (mtpkit convert <checkpoint> <out>)', { file: dir, tensor: t.stored });
+    }
+  }
 }
 
 function resolveLinear(

@@ -1,0 +1,49 @@
+/**
+ * Longer sequences, native vs reference: prefill chunks of 70, 30 and 45 tokens, then single-token decode
+ * past position 150 (KV caches grow, RoPE angles get large, GDN state carries across chunks), with two
+ * sessions of one model interleaved to show their caches are separate.
+ */
+import type { InferenceSession } from '../../src/runtime/engine/types';
+import { loadPair, type EnginePair } from './engine-pair';
+import { WEIGHT_FORMATS, formatArtifact, type FixtureVariant } from '../support/format-artifacts';
+import { rowRelErr } from '../support/rel-err';
+
+const TOL = 2e-5;
+const FORMAT = WEIGHT_FORMATS.find((f) => f.id === 'affine4-g64-bfloat16')!;
+
+function tokens(n: number, seed: number): number[] {
+  let s = seed;
+  return Array.from({ length: n }, () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s % 384;
+  });
+}
+
+describe.each(['qwen35-dense', 'qwen36-moe', 'qwen3-next'] as FixtureVariant[])('%s', (variant) => {
+  let pair: EnginePair;
+  beforeAll(async () => {
+    pair = await loadPair(await formatArtifact(variant, FORMAT), 2);
+  });
+  afterAll(() => pair?.close());
+
+  test('chunked prefill to 145 tokens and decode to 155, two sessions interleaved', async () => {
+    const { native, ref } = pair;
+    const V = ref.info.vocabSize;
+    const seqs = [tokens(155, 1), tokens(155, 2)];
+    const pairs: [InferenceSession, InferenceSession][] = seqs.map(() => [native.newSession(), ref.newSession()]);
+    const chunks = [70, 30, 45, ...Array<number>(10).fill(1)];
+    let at = 0;
+    for (const n of chunks) {
+      for (let s = 0; s < seqs.length; s++) {
+        const part = seqs[s].slice(at, at + n);
+        const [sn, sr] = pairs[s];
+        const a = await sn.forward(part);
+        const b = await sr.forward(part);
+        const err = rowRelErr(a.logits, b.logits, V);
+        if (!(err < TOL)) throw new Error(`${variant} session ${s}, tokens [${at}, ${at + n}): max|Δ|/max|ref| = ${err.toExponential(3)}`);
+      }
+      at += n;
+    }
+    expect(pairs[0][0].position).toBe(155);
+  });
+});
