@@ -43,5 +43,13 @@ void qlinear_row(const QLinear& w, int64_t row, float* out);
 // Bytes of w (weights + scales + biases) that one qlinear_forward reads: the bandwidth denominator.
 int64_t qlinear_bytes(const QLinear& w);
 
+// Kernel selection. The portable kernels are the fallback on any CPU; on x86-64 with AVX2+FMA+F16C
+// the SIMD ones are picked at run time. Both keep the numerics contract above, but they sum in
+// different orders, so their outputs may differ in the last bits. MTPKIT_KERNELS=scalar in the
+// environment, or qlinear_force_scalar(true), pins the portable kernels (tests run both).
+void qlinear_force_scalar(bool on);
+// "avx2" or "scalar": what qlinear_forward uses now for formats that have a SIMD kernel.
+const char* qlinear_isa();
+
 }  // namespace engine
 }  // namespace mtpkit

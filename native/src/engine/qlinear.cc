@@ -1,0 +1,258 @@
+// Portable implementation of qlinear.h and the run-time choice of kernels. The portable kernels
+// decode one weight row into floats once and apply it to every row of x, summing each output in
+// an order fixed by K alone (8 interleaved partial sums per group, then groups in order).
+#include "qlinear.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#include "qlinear_internal.h"
+#include "thread_pool.h"
+
+namespace mtpkit {
+namespace engine {
+namespace detail {
+
+const float kE2M1[16] = {0.f, 0.5f, 1.f, 1.5f, 2.f, 3.f, 4.f, 6.f, -0.f, -0.5f, -1.f, -1.5f, -2.f, -3.f, -4.f, -6.f};
+
+// Codes of one group starting at a word boundary (g*bits is a multiple of 32): MLX's packing
+// (ml-explore/mlx mlx/backend/common/quantized.h: each row one little-endian bit stream, code i at
+// stream bits [i*bits, (i+1)*bits), codes of 3/5/6 bits straddling word boundaries).
+void unpack_codes(const uint8_t* p, int bits, int g, float* out) {
+  const uint32_t mask = (1u << bits) - 1u;
+  if (bits == 8) {
+    for (int i = 0; i < g; ++i) out[i] = float(p[i]);
+  } else if (bits == 4) {
+    for (int i = 0; i < g / 2; ++i) {
+      out[2 * i] = float(p[i] & 15u);
+      out[2 * i + 1] = float(p[i] >> 4);
+    }
+  } else if (bits == 2) {
+    for (int i = 0; i < g / 4; ++i)
+      for (int j = 0; j < 4; ++j) out[4 * i + j] = float((p[i] >> (2 * j)) & 3u);
+  } else {
+    for (int i = 0; i < g; ++i) {
+      int bit = i * bits;
+      int wi = bit >> 5, sh = bit & 31;
+      uint64_t win = load_u32(p + 4 * wi);
+      if (sh + bits > 32) win |= uint64_t(load_u32(p + 4 * (wi + 1))) << 32;
+      out[i] = float(uint32_t(win >> sh) & mask);
+    }
+  }
+}
+
+namespace {
+
+// Element values (not yet scaled) of one group of an fp mode.
+void unpack_fp(const uint8_t* p, WFormat fmt, int g, float* out) {
+  if (fmt == WFormat::MXFP8) {
+    for (int i = 0; i < g; ++i) out[i] = decode_e4m3(p[i]);
+  } else {
+    for (int i = 0; i < g / 2; ++i) {
+      out[2 * i] = kE2M1[p[i] & 15u];
+      out[2 * i + 1] = kE2M1[p[i] >> 4];
+    }
+  }
+}
+
+void unpack_floats(const uint8_t* p, WFormat fmt, int64_t n, float* out) {
+  if (fmt == WFormat::F32) {
+    std::memcpy(out, p, size_t(n) * 4);
+  } else if (fmt == WFormat::BF16) {
+    for (int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(load_u16(p + 2 * i));
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(load_u16(p + 2 * i));
+  }
+}
+
+// sum a[i]*b[i] over n: 8 interleaved partials, a fixed pairwise combine, then the tail in order.
+float dot8(const float* a, const float* b, int64_t n) {
+  float p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t n8 = n & ~int64_t(7);
+  for (int64_t i = 0; i < n8; i += 8)
+    for (int j = 0; j < 8; ++j) p[j] += a[i + j] * b[i + j];
+  float s = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+  for (int64_t i = n8; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+float sum8(const float* a, int64_t n) {
+  float p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t n8 = n & ~int64_t(7);
+  for (int64_t i = 0; i < n8; i += 8)
+    for (int j = 0; j < 8; ++j) p[j] += a[i + j];
+  float s = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+  for (int64_t i = n8; i < n; ++i) s += a[i];
+  return s;
+}
+
+std::atomic<int> g_force_scalar{-1};  // -1: not read from the environment yet
+
+bool force_scalar() {
+  int v = g_force_scalar.load(std::memory_order_relaxed);
+  if (v < 0) {
+    const char* e = std::getenv("MTPKIT_KERNELS");
+    v = (e && std::strcmp(e, "scalar") == 0) ? 1 : 0;
+    g_force_scalar.store(v, std::memory_order_relaxed);
+  }
+  return v == 1;
+}
+
+#if defined(__x86_64__)
+bool cpu_has_avx2() {
+  static const bool ok = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  }();
+  return ok;
+}
+#endif
+
+}  // namespace
+
+void scalar_group_sums(const QLinear& w, CallData& cd) {
+  if (w.fmt != WFormat::Affine) return;
+  int64_t G = groups_per_row(w);
+  cd.xsum.resize(size_t(cd.M * G));
+  for (int64_t m = 0; m < cd.M; ++m)
+    for (int64_t k = 0; k < G; ++k) cd.xsum[size_t(m * G + k)] = sum8(cd.x + m * w.cols + k * w.group, w.group);
+}
+
+void scalar_rows(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_t r1) {
+  thread_local std::vector<float> row;
+  const int64_t K = w.cols;
+  row.resize(size_t(K));
+  const uint8_t* wb = static_cast<const uint8_t*>(w.w);
+  const int64_t rb = row_bytes(w);
+  if (!is_quantized(w.fmt)) {
+    for (int64_t n = r0; n < r1; ++n) {
+      unpack_floats(wb + n * rb, w.fmt, K, row.data());
+      for (int64_t m = 0; m < cd.M; ++m) y[m * w.rows + n] = dot8(row.data(), cd.x + m * K, K);
+    }
+    return;
+  }
+  const int g = w.group;
+  const int64_t G = groups_per_row(w);
+  const int64_t gb = int64_t(g) * w.bits / 8;
+  const int64_t ss = scale_size(w);
+  const uint8_t* sb = static_cast<const uint8_t*>(w.scales);
+  const uint8_t* bb = static_cast<const uint8_t*>(w.biases);
+  for (int64_t n = r0; n < r1; ++n) {
+    const uint8_t* wr = wb + n * rb;
+    for (int64_t k = 0; k < G; ++k) {
+      if (w.fmt == WFormat::Affine)
+        unpack_codes(wr + k * gb, w.bits, g, row.data() + k * g);
+      else
+        unpack_fp(wr + k * gb, w.fmt, g, row.data() + k * g);
+    }
+    for (int64_t m = 0; m < cd.M; ++m) {
+      const float* xm = cd.x + m * K;
+      float acc = 0.f, accb = 0.f;
+      for (int64_t k = 0; k < G; ++k) {
+        float qd = dot8(row.data() + k * g, xm + k * g, g);
+        if (w.fmt == WFormat::Affine) {
+          acc += load_scale(sb + (n * G + k) * ss, w.sdt) * qd;
+          accb += load_scale(bb + (n * G + k) * ss, w.sdt) * cd.xsum[size_t(m * G + k)];
+        } else {
+          acc += fp_scale(w, sb[n * G + k]) * qd;
+        }
+      }
+      y[m * w.rows + n] = acc + accb;
+    }
+  }
+}
+
+}  // namespace detail
+
+using namespace detail;
+
+QLinear slice_rows(const QLinear& w, int64_t r0, int64_t r1) {
+  QLinear s = w;
+  s.rows = r1 - r0;
+  s.w = static_cast<const uint8_t*>(w.w) + r0 * row_bytes(w);
+  if (is_quantized(w.fmt)) {
+    int64_t off = r0 * groups_per_row(w) * scale_size(w);
+    s.scales = static_cast<const uint8_t*>(w.scales) + off;
+    if (w.biases) s.biases = static_cast<const uint8_t*>(w.biases) + off;
+  }
+  return s;
+}
+
+int64_t qlinear_bytes(const QLinear& w) {
+  int64_t b = w.rows * row_bytes(w);
+  if (is_quantized(w.fmt)) {
+    int64_t sc = w.rows * groups_per_row(w) * scale_size(w);
+    b += w.fmt == WFormat::Affine ? 2 * sc : sc;
+  }
+  return b;
+}
+
+void qlinear_row(const QLinear& w, int64_t row, float* out) {
+  const uint8_t* wr = static_cast<const uint8_t*>(w.w) + row * row_bytes(w);
+  if (!is_quantized(w.fmt)) {
+    unpack_floats(wr, w.fmt, w.cols, out);
+    return;
+  }
+  const int g = w.group;
+  const int64_t G = groups_per_row(w);
+  const int64_t gb = int64_t(g) * w.bits / 8;
+  const int64_t ss = scale_size(w);
+  const uint8_t* sb = static_cast<const uint8_t*>(w.scales) + row * G * ss;
+  for (int64_t k = 0; k < G; ++k) {
+    float* o = out + k * g;
+    if (w.fmt == WFormat::Affine) {
+      // fp32 s*q + b, no FMA: MLX's quantized-matmul loaders since v0.32.1 (mlx/backend/metal/kernels/quantized.h).
+      unpack_codes(wr + k * gb, w.bits, g, o);
+      float s = load_scale(sb + k * ss, w.sdt);
+      float b = load_scale(static_cast<const uint8_t*>(w.biases) + (row * G + k) * ss, w.sdt);
+      for (int i = 0; i < g; ++i) {
+        float sq = s * o[i];
+        o[i] = sq + b;
+      }
+    } else {
+      unpack_fp(wr + k * gb, w.fmt, g, o);
+      float s = fp_scale(w, sb[k]);
+      for (int i = 0; i < g; ++i) o[i] = s * o[i];
+    }
+  }
+}
+
+void qlinear_force_scalar(bool on) { g_force_scalar.store(on ? 1 : 0, std::memory_order_relaxed); }
+
+const char* qlinear_isa() {
+#if defined(__x86_64__)
+  if (!force_scalar() && cpu_has_avx2()) return "avx2";
+#endif
+  return "scalar";
+}
+
+void qlinear_forward(const QLinear& w, const float* x, int64_t M, float* y, ThreadPool* pool) {
+  if (M <= 0 || w.rows <= 0) return;
+  CallData cd;
+  cd.x = x;
+  cd.M = M;
+  RowKernel kernel = nullptr;
+#if defined(__x86_64__)
+  if (!force_scalar() && cpu_has_avx2()) {
+    kernel = avx2_kernel(w);
+    if (kernel) avx2_prepare(w, cd);
+  }
+#endif
+  if (!kernel) {
+    kernel = scalar_rows;
+    scalar_group_sums(w, cd);
+  }
+  if (!pool) {
+    kernel(w, cd, y, 0, w.rows);
+    return;
+  }
+  // Blocks of at least ~256K multiply-adds, so small layers do not pay for waking threads.
+  int64_t per_row = std::max<int64_t>(1, w.cols * M);
+  int64_t min_block = std::max<int64_t>(4, (int64_t(1) << 18) / per_row);
+  pool->parallel_for(w.rows, min_block, [&](int64_t r0, int64_t r1) { kernel(w, cd, y, r0, r1); });
+}
+
+}  // namespace engine
+}  // namespace mtpkit

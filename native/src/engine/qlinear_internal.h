@@ -1,0 +1,97 @@
+// Shared between the portable and the SIMD implementations of qlinear.h: byte sizes, scale and
+// element decoders, and the per-call data (sums of x per group) the kernels read.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "../float_bits.h"
+#include "qlinear.h"
+
+namespace mtpkit {
+namespace engine {
+namespace detail {
+
+inline uint32_t load_u32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);  // mapped tensors need not be 4-byte aligned
+  return v;
+}
+inline uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
+inline bool is_quantized(WFormat f) { return f >= WFormat::Affine; }
+inline int64_t float_size(WFormat f) { return f == WFormat::F32 ? 4 : 2; }
+inline int64_t scale_size(const QLinear& w) {
+  if (w.fmt != WFormat::Affine) return 1;
+  return w.sdt == ScaleType::F32 ? 4 : 2;
+}
+// Bytes of one row of w.w, and scales per row.
+inline int64_t row_bytes(const QLinear& w) {
+  return is_quantized(w.fmt) ? w.cols * w.bits / 8 : w.cols * float_size(w.fmt);
+}
+inline int64_t groups_per_row(const QLinear& w) { return is_quantized(w.fmt) ? w.cols / w.group : 0; }
+
+inline float load_scale(const uint8_t* p, ScaleType t) {
+  switch (t) {
+    case ScaleType::BF16: return bf16_to_f32(load_u16(p));
+    case ScaleType::F16: return f16_to_f32(load_u16(p));
+    default: {
+      float f;
+      std::memcpy(&f, p, 4);
+      return f;
+    }
+  }
+}
+
+// E4M3 (no inf/NaN; 0x7F -> 480 as in MLX): put exponent and mantissa where an f32's are and
+// rescale by 2^(127-7); subnormal E4M3 land on f32 subnormals, so the product is exact too.
+inline float decode_e4m3(uint32_t c) {
+  float mag = bits_f32((c & 0x7Fu) << 20) * 0x1p120f;
+  return (c & 0x80u) ? -mag : mag;
+}
+// E8M0: 2^(b-127); 0 -> 2^-127, 255 -> inf (MLX).
+inline float decode_e8m0(uint32_t b) {
+  if (b == 255) return bits_f32(0x7F800000u);
+  return b == 0 ? bits_f32(0x00400000u) : bits_f32(b << 23);
+}
+// E2M1 LUT (index = 4-bit code).
+extern const float kE2M1[16];
+
+// Per-group scale of an fp mode (mxfp4/mxfp8: E8M0, nvfp4: E4M3).
+inline float fp_scale(const QLinear& w, uint32_t byte) {
+  return w.fmt == WFormat::NVFP4 ? decode_e4m3(byte) : decode_e8m0(byte);
+}
+
+// Data prepared once per qlinear_forward and shared by all threads: sums of x over each
+// quantization group (affine: y += s*dot(q,x) + b*sum(x)), and a code-order copy of x for SIMD
+// kernels that unpack several codes per byte (see qlinear_avx2.cc).
+struct CallData {
+  const float* x = nullptr;
+  int64_t M = 0;
+  std::vector<float> xsum;  // [M, groups]
+  std::vector<float> xperm;  // [M, cols] or empty
+};
+
+// Row-range kernels: y[m*w.rows + n] for n in [r0, r1), all m.
+using RowKernel = void (*)(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_t r1);
+
+// Codes (as floats) of one group of an affine row; the group starts at a word boundary.
+void unpack_codes(const uint8_t* p, int bits, int g, float* out);
+
+// Portable kernels (qlinear.cc).
+void scalar_rows(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_t r1);
+void scalar_group_sums(const QLinear& w, CallData& cd);
+
+#if defined(__x86_64__)
+// AVX2+FMA+F16C kernels (qlinear_avx2.cc); null when the format has no SIMD kernel.
+RowKernel avx2_kernel(const QLinear& w);
+void avx2_prepare(const QLinear& w, CallData& cd);
+#endif
+
+}  // namespace detail
+}  // namespace engine
+}  // namespace mtpkit

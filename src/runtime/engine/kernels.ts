@@ -1,0 +1,185 @@
+/**
+ * Typed access to the engine's native kernels (native/src/engine/kernels_binding.cc) for tests and
+ * benchmarks: one quantized linear layer over weights as MLX stores them, and the memory roofline.
+ * Everything is checked here, so the addon only sees well-formed requests.
+ */
+import { InputError, type ErrorPlace } from '../../errors';
+import { nativeAddon } from '../native-binding';
+
+export type WeightFormat = 'F32' | 'F16' | 'BF16' | 'affine' | 'mxfp4' | 'mxfp8' | 'nvfp4';
+export type ScalesDType = 'BF16' | 'F16' | 'F32';
+
+/** One [rows, cols] weight (out x in) as stored: float rows, or packed uint32 codes + scales (+ biases). */
+export interface QLinearSpec {
+  format: WeightFormat;
+  rows: number;
+  cols: number;
+  weight: Uint8Array;
+  /** Quantized formats. */
+  bits?: number;
+  groupSize?: number;
+  scales?: Uint8Array;
+  /** Affine only. */
+  biases?: Uint8Array;
+  /** Affine only (fp modes have uint8 scales); default BF16. */
+  scalesDType?: ScalesDType;
+  /** Tensor name for error messages. */
+  name?: string;
+}
+
+// Enum values of native/src/engine/qlinear.h.
+const FORMAT_CODE: Record<WeightFormat, number> = { F32: 0, F16: 1, BF16: 2, affine: 3, mxfp4: 4, mxfp8: 5, nvfp4: 6 };
+const SDT_CODE: Record<ScalesDType, number> = { BF16: 0, F16: 1, F32: 2 };
+// [bits, group] allowed per fp mode (MLX: mlx/ops.cpp quantization_params_from_mode).
+const FP_PARAMS: Partial<Record<WeightFormat, [number, number]>> = { mxfp4: [4, 32], mxfp8: [8, 32], nvfp4: [4, 16] };
+const AFFINE_BITS = [2, 3, 4, 5, 6, 8];
+const AFFINE_GROUPS = [32, 64, 128];
+
+interface NativeSpec {
+  fmt: number;
+  bits: number;
+  group: number;
+  rows: number;
+  cols: number;
+  sdt: number;
+  w: Uint8Array;
+  scales?: Uint8Array;
+  biases?: Uint8Array;
+}
+
+interface KernelsAddon {
+  kernelsQlinearForward(spec: NativeSpec, x: Float32Array, m: number, threads: number, r0?: number, r1?: number): Float32Array;
+  kernelsQlinearRow(spec: NativeSpec, row: number): Float32Array;
+  kernelsQlinearBytes(spec: NativeSpec): number;
+  kernelsTimeForward(spec: NativeSpec, x: Float32Array, m: number, threads: number, repeat: number, copies: number): number[];
+  kernelsReadBandwidth(bytes: number, threads: number, repeat: number): number[];
+  kernelsSetScalar(on: boolean): void;
+  kernelsIsa(): string;
+}
+
+function addon(): KernelsAddon {
+  return nativeAddon<KernelsAddon>();
+}
+
+function positiveInt(v: number, what: string, place: ErrorPlace): void {
+  if (!Number.isSafeInteger(v) || v < 1) throw new InputError(`${what} must be a positive integer, got ${v}`, place);
+}
+
+function needBytes(buf: Uint8Array | undefined, n: number, what: string, place: ErrorPlace): Uint8Array {
+  if (!buf) throw new InputError(`${what} is missing`, place);
+  if (buf.byteLength !== n) throw new InputError(`${what} has ${buf.byteLength} bytes, expected ${n}`, place);
+  return buf;
+}
+
+/** Checks a spec against its shape and format and converts it to the addon's form. */
+function toNative(spec: QLinearSpec): NativeSpec {
+  const place: ErrorPlace = spec.name ? { tensor: spec.name } : {};
+  const fmt = FORMAT_CODE[spec.format];
+  if (fmt === undefined) throw new InputError(`unknown weight format '${spec.format}'`, place);
+  positiveInt(spec.rows, 'rows', place);
+  positiveInt(spec.cols, 'cols', place);
+  const { rows, cols } = spec;
+  if (fmt <= 2) {
+    const size = spec.format === 'F32' ? 4 : 2;
+    const w = needBytes(spec.weight, rows * cols * size, 'weight', place);
+    return { fmt, bits: 0, group: 0, rows, cols, sdt: 0, w };
+  }
+  const bits = spec.bits ?? -1;
+  const group = spec.groupSize ?? -1;
+  const fp = FP_PARAMS[spec.format];
+  const ok = fp ? fp[0] === bits && fp[1] === group : AFFINE_BITS.includes(bits) && AFFINE_GROUPS.includes(group);
+  if (!ok) throw new InputError(`${spec.format} does not support bits ${bits} with group size ${group}`, place);
+  if (cols % group !== 0) throw new InputError(`cols ${cols} is not a multiple of the group size ${group}`, place);
+  const groups = rows * (cols / group);
+  const w = needBytes(spec.weight, (rows * cols * bits) / 8, 'weight', place);
+  if (fp) {
+    const scales = needBytes(spec.scales, groups, 'scales', place);
+    return { fmt, bits, group, rows, cols, sdt: 0, w, scales };
+  }
+  const sdt = spec.scalesDType ?? 'BF16';
+  if (SDT_CODE[sdt] === undefined) throw new InputError(`unknown scales dtype '${sdt}'`, place);
+  const ssize = sdt === 'F32' ? 4 : 2;
+  const scales = needBytes(spec.scales, groups * ssize, 'scales', place);
+  const biases = needBytes(spec.biases, groups * ssize, 'biases', place);
+  return { fmt, bits, group, rows, cols, sdt: SDT_CODE[sdt], w, scales, biases };
+}
+
+function checkX(spec: QLinearSpec, x: Float32Array, m: number): void {
+  positiveInt(m, 'M', {});
+  if (x.length !== m * spec.cols) throw new InputError(`x has ${x.length} floats, expected M * cols = ${m * spec.cols}`);
+}
+
+function checkThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+    throw new InputError(`threads must be an integer in 1..256, got ${threads}`);
+  }
+}
+
+/** y[m, n] = sum_k W[n, k] x[m, k] for M rows of x ([M, cols] row-major); returns [M, rows]. */
+export function qlinearForward(spec: QLinearSpec, x: Float32Array, m: number, threads = 1): Float32Array {
+  const s = toNative(spec);
+  checkX(spec, x, m);
+  checkThreads(threads);
+  return addon().kernelsQlinearForward(s, x, m, threads);
+}
+
+/** qlinearForward over rows [r0, r1) of W only (the native slice_rows, as MoE experts use it). */
+export function qlinearForwardRows(spec: QLinearSpec, x: Float32Array, m: number, r0: number, r1: number, threads = 1): Float32Array {
+  const s = toNative(spec);
+  checkX(spec, x, m);
+  checkThreads(threads);
+  if (!Number.isInteger(r0) || !Number.isInteger(r1) || r0 < 0 || r1 <= r0 || r1 > spec.rows) {
+    throw new InputError(`row range [${r0}, ${r1}) is not inside 0..${spec.rows}`);
+  }
+  return addon().kernelsQlinearForward(s, x, m, threads, r0, r1);
+}
+
+/** Row `row` of W, dequantized to float32 (embedding lookup). */
+export function qlinearRow(spec: QLinearSpec, row: number): Float32Array {
+  const s = toNative(spec);
+  if (!Number.isInteger(row) || row < 0 || row >= spec.rows) throw new InputError(`row ${row} is out of range 0..${spec.rows - 1}`);
+  return addon().kernelsQlinearRow(s, row);
+}
+
+/** Bytes one qlinearForward reads (weights + scales + biases). */
+export function qlinearBytes(spec: QLinearSpec): number {
+  return addon().kernelsQlinearBytes(toNative(spec));
+}
+
+/**
+ * Seconds of each of `repeat` back-to-back qlinearForward calls, timed natively (benchmarks).
+ * `spec` may stack `copies` copies of the timed matrix (rows = copies * its rows); call r reads copy
+ * r % copies, so small matrices are not served from the last-level cache.
+ */
+export function timeQlinearForward(spec: QLinearSpec, x: Float32Array, m: number, threads: number, repeat: number, copies = 1): number[] {
+  const s = toNative(spec);
+  checkX(spec, x, m);
+  checkThreads(threads);
+  positiveInt(repeat, 'repeat', {});
+  positiveInt(copies, 'copies', {});
+  if (spec.rows % copies !== 0) throw new InputError(`copies ${copies} does not divide rows ${spec.rows}`);
+  return addon().kernelsTimeForward(s, x, m, threads, repeat, copies);
+}
+
+/** GB/s (1e9 bytes/s) of each of `repeat` streaming reads of a fresh `bytes`-sized buffer. */
+export function readBandwidthRuns(bytes: number, threads: number, repeat: number): number[] {
+  if (!Number.isSafeInteger(bytes) || bytes < 2 ** 20) throw new InputError(`bytes must be an integer >= 1 MiB, got ${bytes}`);
+  checkThreads(threads);
+  positiveInt(repeat, 'repeat', {});
+  return addon().kernelsReadBandwidth(bytes, threads, repeat);
+}
+
+/** Memory read bandwidth in GB/s: one streaming read of a `bytes`-sized buffer over `threads` threads. */
+export function readBandwidth(bytes: number, threads: number): number {
+  return readBandwidthRuns(bytes, threads, 1)[0];
+}
+
+/** Pins the portable kernels (true) or restores run-time selection (false). */
+export function setScalarKernels(on: boolean): void {
+  addon().kernelsSetScalar(on);
+}
+
+/** Which kernels qlinearForward uses now: 'avx2' or 'scalar'. */
+export function kernelIsa(): string {
+  return addon().kernelsIsa();
+}
