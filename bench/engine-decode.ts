@@ -37,8 +37,11 @@ const PROMPT = Array.from({ length: 16 }, (_, i) => 40 + i);
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const min = (a: number[]) => Math.min(...a);
 
-/** sha256 over every file under `dirs` (relative path + bytes): the content key of the code that makes a cached folder. */
-async function treeHash(dirs: string[]): Promise<string> {
+/**
+ * sha256 over every file under `dirs` (relative path + bytes), skipping `exclude` folders: the content
+ * key of the code that makes a cached folder.
+ */
+async function treeHash(dirs: string[], exclude: string[] = []): Promise<string> {
   const h = createHash('sha256');
   const walk = async (d: string): Promise<void> => {
     if ((await fsp.stat(d)).isFile()) {
@@ -47,6 +50,7 @@ async function treeHash(dirs: string[]): Promise<string> {
     }
     for (const e of (await fsp.readdir(d, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = path.join(d, e.name);
+      if (exclude.includes(path.relative(REPO_ROOT, p))) continue;
       if (e.isDirectory()) await walk(p);
       else if (e.isFile()) h.update(path.relative(REPO_ROOT, p)).update(await fsp.readFile(p));
     }
@@ -65,6 +69,15 @@ async function childJson<T>(script: string, req: unknown): Promise<T> {
   }
 }
 
+/** Content keys of the cached checkpoint and of the code that converts it. */
+export async function inputKeys(): Promise<{ genKey: object; convertCode: string }> {
+  const genKey = { variant: VARIANT, shape: SHAPE, seed: SEED, code: await treeHash(['fixtures/generator', 'src/safetensors']) };
+  // The converter is src/ and the native quantizer; the engine (src/runtime, native/src/engine) does not
+  // change what it writes, so merging engine work keeps the cached artifacts.
+  const convertCode = await treeHash(['src', 'native/src'], ['src/runtime', 'native/src/engine']);
+  return { genKey, convertCode };
+}
+
 export interface DecodeBenchResult {
   threadsAll: number;
   /** GB/s, per repeat, at 1 and all threads. */
@@ -72,6 +85,8 @@ export interface DecodeBenchResult {
   engine: { artifact: string; threads: number; result: EngineProbeResult }[];
   llama: LlamaProbeResult | { ok: false; error: string; skipped: true };
   cache: Record<string, { dir: string; hit: boolean }>;
+  /** GGUF tensor bytes one llama.cpp token reads: every tensor (the tied embedding is also the LM head). */
+  ggufBytes?: number;
 }
 
 export async function runDecodeBench(args: string[], log: (s: string) => void = console.error): Promise<DecodeBenchResult> {
@@ -84,14 +99,13 @@ export async function runDecodeBench(args: string[], log: (s: string) => void = 
   const cache: DecodeBenchResult['cache'] = {};
 
   // 1. Inputs, cached by content key (generator code + request; converter code + checkpoint key + policy).
-  const genKey = { variant: VARIANT, shape: SHAPE, seed: SEED, code: await treeHash(['fixtures/generator', 'src/safetensors']) };
+  const { genKey, convertCode } = await inputKeys();
   const artifacts: { name: string; dir: string }[] = [];
   if (!hasFlag(args, 'skip-engine')) {
     cache.checkpoint = await cachedDir('ckpt-qwen35-4b', genKey, async (dir) => {
       log(`generating the ${SHAPE} checkpoint into ${dir} (about 8.7 GB)`);
       await generateCheckpoint(dir, { variant: VARIANT, shape: SHAPE, seed: SEED });
     });
-    const convertCode = await treeHash(['src']);
     for (const p of POLICIES) {
       const key = { checkpoint: genKey, policy: p.args, code: convertCode };
       const c = await cachedDir(`artifact-4b-${p.name}`, key, async (dir) => {
@@ -104,6 +118,7 @@ export async function runDecodeBench(args: string[], log: (s: string) => void = 
     }
   }
   let gguf = '';
+  let ggufBytes: number | undefined;
   if (!hasFlag(args, 'skip-llama')) {
     const ggufKey = { dims, seed: SEED, code: await treeHash(['bench/support/gguf-writer.ts', 'bench/support/gguf-qwen35.ts', 'fixtures/generator/tokenizer.ts']) };
     cache.gguf = await cachedDir('gguf-qwen35-4b-q4_0', ggufKey, async (dir) => {
@@ -111,6 +126,7 @@ export async function runDecodeBench(args: string[], log: (s: string) => void = 
       await writeQwen35Gguf(path.join(dir, 'model.gguf'), dims, SEED);
     });
     gguf = path.join(cache.gguf.dir, 'model.gguf');
+    ggufBytes = (await fsp.stat(gguf)).size;
     await ensureLlamaCpp(log);
   }
 
@@ -129,7 +145,7 @@ export async function runDecodeBench(args: string[], log: (s: string) => void = 
     }
     if (gguf) llamaRuns.push(await runLlamaCpp({ gguf, threads: [...new Set([1, 2])], promptTokens: PROMPT, decodeTokens, repeat: 1 }));
   }
-  return { threadsAll, bandwidth, engine, llama: mergeLlama(llamaRuns) ?? { ok: false, error: 'skipped', skipped: true }, cache };
+  return { threadsAll, bandwidth, engine, llama: mergeLlama(llamaRuns) ?? { ok: false, error: 'skipped', skipped: true }, cache, ggufBytes };
 }
 
 /** One result with every round's figures per thread count (the first failure wins). */
@@ -156,7 +172,10 @@ export function formatDecodeBench(res: DecodeBenchResult): string {
     const l = res.llama as LlamaProbeResult;
     lines.push(`llama.cpp (node-llama-cpp 3.21.1, ${l.buildType} CPU build), Q4_0 GGUF, load ${f(l.loadSeconds!)} s`);
     for (const r of l.runs!) {
-      lines.push(`  ${r.threads} thread(s): decode median ${f(median(r.decodeTokPerSec))} tok/s (min ${f(min(r.decodeTokPerSec))}; ${r.decodeTokPerSec.map((x) => f(x)).join(' ')}), prefill median ${f(median(r.prefillTokPerSec))} tok/s`);
+      const eff = res.ggufBytes ? (res.ggufBytes * median(r.decodeTokPerSec)) / 1e9 : NaN;
+      const roof = median(bw(Math.min(r.threads, res.threadsAll)));
+      lines.push(`  ${r.threads} thread(s): decode median ${f(median(r.decodeTokPerSec))} tok/s (min ${f(min(r.decodeTokPerSec))}; ${r.decodeTokPerSec.map((x) => f(x)).join(' ')}), ` +
+        `effective ${f(eff)} GB/s = ${f(eff / roof, 3)} of the read roofline; prefill median ${f(median(r.prefillTokPerSec))} tok/s`);
     }
   } else lines.push(`llama.cpp: not run (${(res.llama as { error?: string }).error})`);
   const names = [...new Set(res.engine.map((e) => e.artifact))];
