@@ -7,6 +7,7 @@ import { policiesCommand } from './policies';
 import { validateCommand } from './validate';
 import { graftCommand } from './graft';
 import { publishCommand } from './publish';
+import { runCommand } from './run';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [convertCommand, graftCommand, planCommand, validateCommand, publishCommand, inspectCommand, policiesCommand];
+export const commands: CommandModule<any, any>[] = [convertCommand, graftCommand, planCommand, validateCommand, runCommand, publishCommand, inspectCommand, policiesCommand];

@@ -1,0 +1,95 @@
+/**
+ * Engine costs on one artifact, all ratios from one run: decode time per token at M = 1 (effective
+ * weight bandwidth = weight bytes per token / time), verify cost beta(M) = time(M-token forward) /
+ * time(1-token forward) for M = 1..5, prefill tok/s, load time, peak RSS minus the mapped weights.
+ * node dist/bench/engine-verify.js <artifact> [--threads N] [--repeat 7] [--context 64] [--json]
+ * Min and median over the repeats; each verify forward is rolled back to one kept token, so the
+ * context grows by one per measurement.
+ */
+import * as fs from 'fs';
+import { loadModel } from '../src/runtime/engine/load-model';
+import { hasFlag, optionValue } from './support/cli-args';
+
+const now = () => Number(process.hrtime.bigint()) / 1e9;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export interface EngineVerifyResult {
+  artifact: string;
+  threads: number;
+  weightBytesPerToken: number;
+  loadSeconds: number;
+  decode: { minSeconds: number; medianSeconds: number; gbPerSecond: number };
+  beta: { m: number; minSeconds: number; medianSeconds: number; beta: number }[];
+  prefillTokensPerSecond: number;
+  peakRssMinusMappedMiB: number;
+}
+
+export async function run(artifact: string, threads: number | undefined, repeat: number, context: number): Promise<EngineVerifyResult> {
+  const t0 = now();
+  const model = await loadModel(artifact, { threads });
+  const loadSeconds = now() - t0;
+  const V = model.info.vocabSize;
+  const prompt = Array.from({ length: context }, (_, i) => (i * 7919 + 13) % V);
+  const s = model.newSession({ maxContext: context + repeat * 10 + 16 });
+  const tp = now();
+  await s.forward(prompt, { logits: 'last' });
+  const prefillTokensPerSecond = context / (now() - tp);
+  const times = new Map<number, number[]>();
+  for (let r = 0; r < repeat; r++) {
+    for (let m = 1; m <= 5; m++) {
+      const start = s.position;
+      const toks = Array.from({ length: m }, (_, i) => (start * 31 + i * 17) % V);
+      const t = now();
+      await s.forward(toks, { logits: 'all' });
+      const dt = now() - t;
+      if (m > 1) s.rollback(start + 1);
+      times.set(m, [...(times.get(m) ?? []), dt]);
+    }
+  }
+  const d1 = times.get(1)!;
+  const base = median(d1);
+  const res: EngineVerifyResult = {
+    artifact,
+    threads: threads ?? 0,
+    weightBytesPerToken: model.info.weightBytesPerToken,
+    loadSeconds,
+    decode: { minSeconds: Math.min(...d1), medianSeconds: base, gbPerSecond: model.info.weightBytesPerToken / Math.min(...d1) / 1e9 },
+    beta: [...times].map(([m, xs]) => ({ m, minSeconds: Math.min(...xs), medianSeconds: median(xs), beta: median(xs) / base })),
+    prefillTokensPerSecond,
+    peakRssMinusMappedMiB: (process.resourceUsage().maxRSS * 1024 - mappedBytes(artifact)) / 2 ** 20,
+  };
+  model.close();
+  return res;
+}
+
+function mappedBytes(dir: string): number {
+  let n = 0;
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = `${d}/${e.name}`;
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.safetensors')) n += fs.statSync(p).size;
+    }
+  };
+  walk(dir);
+  return n;
+}
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const artifact = args.find((a) => !a.startsWith('--') && args[args.indexOf(a) - 1]?.startsWith('--') !== true);
+  if (!artifact) {
+    process.stderr.write('usage: node dist/bench/engine-verify.js <artifact> [--threads N] [--repeat 7] [--context 64] [--json]\n');
+    process.exit(2);
+  }
+  const threads = optionValue(args, 'threads') === undefined ? undefined : Number(optionValue(args, 'threads'));
+  run(artifact, threads, Number(optionValue(args, 'repeat') ?? 7), Number(optionValue(args, 'context') ?? 64)).then((r) => {
+    if (hasFlag(args, 'json')) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    else {
+      process.stdout.write(`artifact ${r.artifact}, threads ${r.threads || 'all'}, load ${r.loadSeconds.toFixed(2)} s\n`);
+      process.stdout.write(`decode M=1: min ${(r.decode.minSeconds * 1e3).toFixed(2)} ms, median ${(r.decode.medianSeconds * 1e3).toFixed(2)} ms, ${r.decode.gbPerSecond.toFixed(2)} GB/s of weights\n`);
+      for (const b of r.beta) process.stdout.write(`beta(${b.m}) = ${b.beta.toFixed(3)}  (median ${(b.medianSeconds * 1e3).toFixed(2)} ms)\n`);
+      process.stdout.write(`prefill ${r.prefillTokensPerSecond.toFixed(1)} tok/s; peak RSS - mapped weights: ${r.peakRssMinusMappedMiB.toFixed(0)} MiB\n`);
+    }
+  });
+}
