@@ -4,7 +4,7 @@
  * machine's read bandwidth, all in one run. See bench/README.md for what each figure means.
  *
  * node dist/bench/engine-decode.js [--repeat 3] [--decode-tokens 32] [--bandwidth-bytes 1GiB]
- *   [--skip-engine] [--skip-llama] [--json]
+ *   [--skip-engine] [--skip-llama] [--artifacts NAME=DIR,...] [--json]
  */
 import { execFile } from 'child_process';
 import { createHash } from 'crypto';
@@ -101,7 +101,14 @@ export async function runDecodeBench(args: string[], log: (s: string) => void = 
   // 1. Inputs, cached by content key (generator code + request; converter code + checkpoint key + policy).
   const { genKey, convertCode } = await inputKeys();
   const artifacts: { name: string; dir: string }[] = [];
-  if (!hasFlag(args, 'skip-engine')) {
+  const given = optionValue(args, 'artifacts'); // NAME=DIR,...: artifacts made elsewhere, not from the cache
+  if (given) {
+    for (const pair of given.split(',')) {
+      const [name, dir] = pair.split('=');
+      if (!name || !dir) throw new RangeError(`--artifacts: expected NAME=DIR[,NAME=DIR], got '${pair}'`);
+      artifacts.push({ name, dir: path.resolve(dir) });
+    }
+  } else if (!hasFlag(args, 'skip-engine')) {
     cache.checkpoint = await cachedDir('ckpt-qwen35-4b', genKey, async (dir) => {
       log(`generating the ${SHAPE} checkpoint into ${dir} (about 8.7 GB)`);
       await generateCheckpoint(dir, { variant: VARIANT, shape: SHAPE, seed: SEED });
