@@ -1,4 +1,5 @@
 /** Scratch space for benches: a temp folder under os.tmpdir(), free-space checks, file sizes. */
+import { createHash } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -31,4 +32,25 @@ export async function folderBytes(dir: string): Promise<number> {
 
 export async function removeDir(dir: string): Promise<void> {
   await fsp.rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * A folder that survives bench runs (`MTPKIT_BENCH_CACHE`, else mtpkit-bench-cache under os.tmpdir()),
+ * named by a content key: the sha256 of everything that decides the folder's bytes, so a stale entry is
+ * never reused. `make` fills a temp sibling that is renamed into place only when complete.
+ */
+export async function cachedDir(what: string, keyParts: unknown, make: (dir: string) => Promise<void>): Promise<{ dir: string; hit: boolean }> {
+  const key = createHash('sha256').update(JSON.stringify(keyParts)).digest('hex').slice(0, 16);
+  const root = process.env.MTPKIT_BENCH_CACHE || path.join(os.tmpdir(), 'mtpkit-bench-cache');
+  const dir = path.join(root, `${what}-${key}`);
+  if (await fsp.stat(path.join(dir, '.complete')).then(() => true, () => false)) return { dir, hit: true };
+  await fsp.mkdir(root, { recursive: true });
+  const tmp = `${dir}.partial-${process.pid}`;
+  await removeDir(tmp);
+  await fsp.mkdir(tmp, { recursive: true });
+  await make(tmp);
+  await fsp.writeFile(path.join(tmp, '.complete'), JSON.stringify(keyParts) + '\n');
+  await removeDir(dir);
+  await fsp.rename(tmp, dir);
+  return { dir, hit: false };
 }

@@ -120,3 +120,13 @@ test.each(['qwen35-dense', 'qwen3-next'])('a raw Hugging Face checkpoint (%s) po
   const e = await loadError(path.join(__dirname, '..', '..', 'fixtures', variant));
   expect(e.message).toMatch(/Hugging Face checkpoint layout.*mtpkit convert/);
 });
+
+test("the sidecar's mtplx_mtp_quantization specs are read per module, and checked against the packed shapes", async () => {
+  const dir = copy();
+  editConfig(dir, (c) => {
+    c.mtplx_mtp_quantization.modules['mtp.layers.0.mlp.down_proj'].bits = 8;
+  });
+  const e = await loadError(dir);
+  expect(e.place.tensor).toBe('mtp.layers.0.mlp.down_proj.weight');
+  expect(e.message).toMatch(/mtplx_mtp_quantization\.modules\['mtp\.layers\.0\.mlp\.down_proj'\]/);
+});
