@@ -282,28 +282,31 @@ struct BlockRow {
     static void run2(const Ctx& c, int64_t m0, int64_t n) { row_blocks<D, 2, MB>(c, m0, n); }
   };
 };
-template <int MB>
-struct UnpackedRow {
-  static void run(const Ctx& c, int64_t m0, int64_t n) { row_unpacked<MB>(c, m0, n); }
+// Row kinds without a multi-row kernel: run4 / run2 are that many single rows.
+template <class Single>
+struct OneByOne {
+  static void run(const Ctx& c, int64_t m0, int64_t n) { Single::run(c, m0, n); }
   static void run4(const Ctx& c, int64_t m0, int64_t n) {
-    for (int r = 0; r < 4; ++r) run(c, m0, n + r);
+    for (int r = 0; r < 4; ++r) Single::run(c, m0, n + r);
   }
   static void run2(const Ctx& c, int64_t m0, int64_t n) {
-    for (int r = 0; r < 2; ++r) run(c, m0, n + r);
+    for (int r = 0; r < 2; ++r) Single::run(c, m0, n + r);
   }
 };
+template <int MB>
+struct UnpackedOne {
+  static void run(const Ctx& c, int64_t m0, int64_t n) { row_unpacked<MB>(c, m0, n); }
+};
+template <int MB>
+struct UnpackedRow : OneByOne<UnpackedOne<MB>> {};
 template <WFormat F>
 struct FloatRow {
   template <int MB>
-  struct R {
+  struct One {
     static void run(const Ctx& c, int64_t m0, int64_t n) { row_floats<F, MB>(c, m0, n); }
-    static void run4(const Ctx& c, int64_t m0, int64_t n) {
-      for (int r = 0; r < 4; ++r) run(c, m0, n + r);
-    }
-    static void run2(const Ctx& c, int64_t m0, int64_t n) {
-      for (int r = 0; r < 2; ++r) run(c, m0, n + r);
-    }
   };
+  template <int MB>
+  struct R : OneByOne<One<MB>> {};
 };
 
 template <class D>
