@@ -6,7 +6,7 @@
 import { convertFloatsInto, convertFloatsSync, type FloatDType } from '../src/numeric/convert';
 import { FLOAT_DTYPE_BYTES } from '../src/numeric/float-bits';
 import { convertReference } from '../src/numeric/convert-reference';
-import { defaultThreads } from '../src/runtime/native-binding';
+import { defaultThreads } from '../src/native/addon';
 
 export interface ConvertBenchRow {
   from: FloatDType;

@@ -58,7 +58,7 @@ export class PhaseTimers {
 /** Wraps the pipeline's steps; call before runConvert. Paths are relative to this file (src and dist alike). */
 export function instrumentPipeline(): PhaseTimers {
   const t = new PhaseTimers();
-  const { LocalSource } = require('../../src/convert/local-source');
+  const { LocalSource } = require('../../src/source/local-source');
   const { SafetensorsWriter } = require('../../src/safetensors/writer');
   t.wrap(LocalSource?.prototype, 'inputDigests', 'hashInput');
   t.wrap(LocalSource?.prototype, 'readTensor', 'read');

@@ -3,12 +3,11 @@
  * dtype become `cast` transforms, so the plan's dtype is what gets stored (and, for quantized tensors,
  * the dtype of their scales and biases).
  */
-import type { TextConfig } from '../model/text-config';
-import { decide, resolvePolicy, buildQuantizationConfig, type ResolvedPolicy } from '../quant/policy';
-import type { QuantMode } from './plan-types';
+import type { TextConfig } from '../arch/text-config';
+import { decide, resolvePolicy, type ResolvedPolicy } from '../quant/policy';
+import type { QuantMode } from '../plan/types';
 import { isFloatDType, type DType } from '../safetensors/types';
-import type { PlannedTensor, QuantDecision } from './plan-types';
-import { moduleOf } from './output-specs';
+import type { PlannedTensor, QuantDecision } from '../plan/types';
 
 export interface PolicyChoice {
   /** Built-in name, `a+b` combination, or a policy JSON path. */
@@ -62,7 +61,7 @@ export function applyPolicy(
   tensors: PlannedTensor[],
   cfg: TextConfig,
   choice: PolicyChoice,
-): { tensors: PlannedTensor[]; summary: PolicySummary; reports: string[]; quantization?: Record<string, unknown> } {
+): { tensors: PlannedTensor[]; summary: PolicySummary; reports: string[] } {
   const policy = resolvePolicyChoice(choice);
   const reports: string[] = [...policy.notes];
   const out: PlannedTensor[] = [];
@@ -75,9 +74,6 @@ export function applyPolicy(
     if (q.action === 'quantize' && policy.floatDtype) next = withCast(next, KEEP_DTYPE[policy.floatDtype], `${policy.floatDtype} scales`);
     out.push(next);
   }
-  const quantization = buildQuantizationConfig(
-    out.filter((t) => t.group !== 'vision').map((t) => ({ module: moduleOf(t.name), decision: t.quant! })),
-    policy.globals,
-  );
-  return { tensors: out, summary: summarizePolicy(policy), reports, quantization };
+  // The config.json `quantization` block depends on the MTP layout, so finishArtifact builds it.
+  return { tensors: out, summary: summarizePolicy(policy), reports };
 }

@@ -3,8 +3,8 @@
  * either in its own sidecar (`mtp.safetensors`, `mtp.*` names, not in the index) or inline in the trunk.
  */
 import { DEFAULT_MAX_SHARD_BYTES } from '../safetensors/shard-plan';
-import { MTP_SIDECAR_FILE, toSidecarMtpName, type MtpLayout } from '../runtime/mtp-key-sets';
-import type { PlannedTensor } from './plan-types';
+import { MTP_SIDECAR_FILE, toSidecarMtpName, type MtpLayout } from '../arch/mtp-key-sets';
+import type { PlannedTensor } from '../plan/types';
 import { layoutShards, trunkShardName, visionShardName, type FileLayout } from './shard-layout';
 
 export interface ArtifactLayout {

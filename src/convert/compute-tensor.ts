@@ -6,21 +6,13 @@ import { DTYPE_BYTES, numel, type DType, type TensorSpec } from '../safetensors/
 import { convertFloats } from '../numeric/convert';
 import type { FloatDType } from '../numeric/float-bits';
 import { MtpkitError } from '../errors';
-import type { PlannedTensor, SourceRef } from './plan-types';
+import type { PlannedTensor, SourceRef } from '../plan/types';
+import type { TensorSource } from '../source/checkpoint-source';
 import { addOne, moveAxis, sliceByteRanges } from './tensor-ops';
-import { outputSpecs } from './output-specs';
-import { quantizeTensor } from './quantize-step';
+import { outputSpecs } from '../plan/output-specs';
+import { quantizeTensor, type ComputeOptions } from './quantize-step';
 
-/** What the executor reads from: a local Checkpoint, or a remote one through the Hub cache. */
-export interface TensorSource {
-  readTensor(name: string): Promise<Buffer>;
-  readRange(name: string, byteStart: number, byteEnd: number): Promise<Buffer>;
-}
-
-export interface ComputeOptions {
-  threads?: number;
-  rounding: 'metal' | 'cpu';
-}
+export type { ComputeOptions };
 
 export interface ComputedTensor {
   outputs: { spec: TensorSpec; data: Buffer }[];

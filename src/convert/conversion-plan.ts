@@ -1,9 +1,9 @@
 /** Builds the whole conversion plan (sanitize + policy) from a source's headers and config. */
 import { InputError } from '../errors';
 import type { TensorInfo } from '../safetensors/types';
-import { parseTextConfig, type TextConfig } from '../model/text-config';
+import { parseTextConfig, type TextConfig } from '../arch/text-config';
 import { planSanitize, type SanitizeOptions, type SanitizePlan } from '../sanitize/plan-sanitize';
-import type { PlannedTensor } from './plan-types';
+import type { PlannedTensor } from '../plan/types';
 import { applyPolicy, type PolicyChoice, type PolicySummary } from './apply-policy';
 
 export interface ConversionPlan {
@@ -15,8 +15,6 @@ export interface ConversionPlan {
   tensors: PlannedTensor[];
   /** Policy findings worth reporting (e.g. last dim not divisible by the group size). */
   reports: string[];
-  /** The config.json `quantization` block, undefined when nothing is quantized. */
-  quantization?: Record<string, unknown>;
 }
 
 export interface PlanOptions extends Omit<SanitizeOptions, 'sourceLabel'> {
@@ -32,6 +30,6 @@ export function buildConversionPlan(
   if (!config) throw new InputError('config.json is missing; a checkpoint folder needs one', { file: source });
   const text = parseTextConfig(config, `${source}/config.json`);
   const { tensors: planned, ...sanitize } = planSanitize(tensors, text, { ...opts, sourceLabel: source });
-  const { tensors: decided, summary, reports, quantization } = applyPolicy(planned, text, opts.policy);
-  return { source, config, text, sanitize, policy: summary, tensors: decided, reports, quantization };
+  const { tensors: decided, summary, reports } = applyPolicy(planned, text, opts.policy);
+  return { source, config, text, sanitize, policy: summary, tensors: decided, reports };
 }

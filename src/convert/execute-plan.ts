@@ -6,9 +6,10 @@ import * as path from 'path';
 import { SafetensorsWriter } from '../safetensors/writer';
 import { tensorBytes } from '../safetensors/types';
 import type { FileLayout } from './shard-layout';
-import { computeTensor, loadSources, type ComputeOptions, type TensorSource } from './compute-tensor';
+import { computeTensor, loadSources, type ComputeOptions } from './compute-tensor';
+import type { TensorSource } from '../source/checkpoint-source';
 import { MtpkitError } from '../errors';
-import { sha256File } from '../runtime/contract-checksums';
+import { sha256File } from '../checksum/checksums';
 
 export interface ExecuteProgress {
   tensorsDone: number;

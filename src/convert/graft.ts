@@ -7,16 +7,16 @@
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { InputError } from '../errors';
-import { parseTextConfig, type TextConfig } from '../model/text-config';
-import { isMtpTensor } from '../model/tensor-names';
+import { parseTextConfig, type TextConfig } from '../arch/text-config';
+import { isMtpTensor } from '../plan/tensor-names';
 import { tensorBytes } from '../safetensors/types';
 import { buildConversionPlan } from './conversion-plan';
 import type { PolicyChoice } from './apply-policy';
 import { checkOutputPath } from './atomic-dir';
-import { openSource } from './open-source';
+import { openSource } from '../source/open-source';
 import { writeArtifact, type ConvertOptions, type ConvertSummary } from './pipeline';
-import type { CheckpointSource } from './source';
-import { RUNTIME_CONTRACT_FILE } from '../runtime/contract';
+import type { CheckpointSource } from '../source/checkpoint-source';
+import { RUNTIME_CONTRACT_FILE } from '../artifact/contract';
 
 export interface GraftOptions extends Pick<ConvertOptions, 'force' | 'threads' | 'rounding' | 'resume' | 'onProgress' | 'hub'> {
   trunk: string;

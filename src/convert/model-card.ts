@@ -1,13 +1,13 @@
 /**
- * README.md of an artifact: Hub front matter (mlx-format.md §9.1) and plain facts — what each component
+ * README.md of an artifact: Hub front matter (ml-explore/mlx-lm mlx_lm/utils.py and mlx_lm/convert.py) and plain facts — what each component
  * is stored as, the policy, sizes, the MTP head layout, provenance, verification status, how to run it.
  * Everything is derived from a ConversionPlan and the write results; no claims beyond them.
  */
 import { formatBytes } from '../format';
-import type { Architecture } from '../model/architecture';
+import type { Architecture } from '../arch/architecture';
 import { tensorBytes } from '../safetensors/types';
-import type { PlannedTensor } from './plan-types';
-import { outputSpecs } from './output-specs';
+import type { PlannedTensor } from '../plan/types';
+import { outputSpecs } from '../plan/output-specs';
 
 export interface CardComponent {
   component: string;

@@ -6,14 +6,14 @@ import { promises as fsp } from 'fs';
 import { buildConversionPlan, type ConversionPlan, type PlanOptions } from './conversion-plan';
 import { executeLayouts, type ExecuteProgress, type FileDigest } from './execute-plan';
 import { checkOutputPath, partialDirFor, publishDir, exists } from './atomic-dir';
-import { openSource } from './open-source';
+import { openSource } from '../source/open-source';
 import { planReads } from './plan-reads';
 import { layoutArtifact, type ArtifactLayout } from './artifact-layout';
 import { finishArtifact, type FinishInput } from './finish-artifact';
 import { planFingerprint, reusableShards, ResumeLog } from './resume';
-import type { CheckpointSource } from './source';
+import type { CheckpointSource } from '../source/checkpoint-source';
 import type { HubConfigOptions } from '../hub/hub-config';
-import type { MtpLayout } from '../runtime/mtp-key-sets';
+import type { MtpLayout } from '../arch/mtp-key-sets';
 import { planStats, type GroupStats } from './plan-stats';
 
 export interface ConvertOptions extends PlanOptions {

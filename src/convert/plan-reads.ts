@@ -1,7 +1,7 @@
 /** The source byte ranges a plan will read: what a remote source must fetch before executing. */
 import { sliceByteRanges } from './tensor-ops';
-import type { PlannedTensor } from './plan-types';
-import type { SourceRead } from './source';
+import type { PlannedTensor } from '../plan/types';
+import type { SourceRead } from '../source/checkpoint-source';
 import { DTYPE_BYTES, numel } from '../safetensors/types';
 
 export function planReads(tensors: PlannedTensor[]): SourceRead[] {

@@ -1,10 +1,10 @@
 /** A readable (and JSON) account of a conversion plan, for `mtpkit plan`. */
 import { tensorBytes } from '../safetensors/types';
 import type { ConversionPlan } from './conversion-plan';
-import type { PlannedTensor, QuantDecision } from './plan-types';
-import { outputSpecs } from './output-specs';
+import type { PlannedTensor, QuantDecision } from '../plan/types';
+import { outputSpecs } from '../plan/output-specs';
 import { planStats, type GroupStats } from './plan-stats';
-import type { FetchEstimate } from './source';
+import type { FetchEstimate } from '../source/checkpoint-source';
 
 export interface PlanRow {
   name: string;

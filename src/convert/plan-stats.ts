@@ -1,7 +1,7 @@
 /** Sizes and bits per weight of a plan, per output group (trunk, MTP head, vision). */
 import { numel, tensorBytes } from '../safetensors/types';
-import type { OutputGroup, PlannedTensor } from './plan-types';
-import { outputSpecs } from './output-specs';
+import type { OutputGroup, PlannedTensor } from '../plan/types';
+import { outputSpecs } from '../plan/output-specs';
 
 export interface GroupStats {
   tensors: number;

@@ -2,8 +2,13 @@
 import { MtpkitError } from '../errors';
 import { quantize } from '../quant/kernels';
 import type { FloatDType } from '../numeric/float-bits';
-import type { PlannedTensor, QuantDecision } from './plan-types';
-import type { ComputeOptions } from './compute-tensor';
+import type { PlannedTensor, QuantDecision } from '../plan/types';
+
+/** How tensors are computed: native threads and the MLX quantizer flavour. */
+export interface ComputeOptions {
+  threads?: number;
+  rounding: 'metal' | 'cpu';
+}
 
 export async function quantizeTensor(
   data: Buffer,

@@ -5,7 +5,7 @@
 import { createHash } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { sha256File } from '../runtime/contract-checksums';
+import { sha256File } from '../checksum/checksums';
 import type { FileDigest } from './execute-plan';
 import { writeFileAtomic } from '../safetensors/writer';
 

@@ -5,8 +5,8 @@
 import { tensorBytes, type TensorSpec } from '../safetensors/types';
 import { formatMlxShardName } from '../safetensors/shard-names';
 import type { ShardPlan } from '../safetensors/shard-plan';
-import type { PlannedTensor } from './plan-types';
-import { outputSpecs } from './output-specs';
+import type { PlannedTensor } from '../plan/types';
+import { outputSpecs } from '../plan/output-specs';
 
 export interface OutputShard {
   file: string;

@@ -1,6 +1,6 @@
 /** Byte-level tensor operations the executor applies to row-major little-endian data. */
 import { DTYPE_BYTES, numel, type DType } from '../safetensors/types';
-import type { AxisSlice } from './plan-types';
+import type { AxisSlice } from '../plan/types';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../numeric/float-bits';
 import { MtpkitError } from '../errors';
 

@@ -4,7 +4,7 @@
  * larger ones run off the event loop, split over threads.
  */
 import { InputError, type ErrorPlace } from '../errors';
-import { nativeAddon, resolveThreads } from '../runtime/native-binding';
+import { nativeAddon, resolveThreads } from '../native/addon';
 import {
   type FloatDType,
   FLOAT_DTYPE_BYTES,

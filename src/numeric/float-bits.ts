@@ -1,6 +1,6 @@
 /**
  * Scalar bf16 / f16 / f32 conversions on bit patterns, written from the IEEE 754 definitions with
- * MLX's NaN rules (reference/mlx-format.md §7). Slow and plain on purpose: this is the independent
+ * MLX's NaN rules (ml-explore/mlx mlx/types/half_types.h, bf16.h). Slow and plain on purpose: this is the independent
  * reference the native kernels (native/src/float_bits.h) are tested against.
  *
  * 16-bit patterns are numbers in [0, 0xFFFF]; f32 patterns are unsigned numbers in [0, 2^32).

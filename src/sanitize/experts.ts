@@ -1,11 +1,11 @@
 /**
- * MoE expert layouts (sanitize-rules.md §8): fused `experts.gate_up_proj` [E, 2·Im, H] is split along
+ * MoE expert layouts (ml-explore/mlx-lm mlx_lm/models/qwen3_5.py and qwen3_next.py, `sanitize`): fused `experts.gate_up_proj` [E, 2·Im, H] is split along
  * axis 1 into gate/up, fused `experts.down_proj` is renamed, and per-expert
  * `experts.{e}.{gate,up,down}_proj.weight` tensors are stacked into `switch_mlp.*` [E, out, in].
  */
 import { InputError } from '../errors';
 import type { TensorInfo } from '../safetensors/types';
-import type { SourceRef, Transform } from '../convert/plan-types';
+import type { SourceRef, Transform } from '../plan/types';
 
 export interface ExpertOutput {
   /** Output name in source naming space (the caller maps it to MLX naming). */

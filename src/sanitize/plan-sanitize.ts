@@ -4,13 +4,13 @@
  */
 import { InputError } from '../errors';
 import { isFloatDType, type DType, type TensorInfo } from '../safetensors/types';
-import type { PlannedTensor, SourceRef, Transform } from '../convert/plan-types';
-import type { TextConfig } from '../model/text-config';
-import { describeTensor } from '../model/tensor-facts';
-import { isMtpTensor } from '../model/tensor-names';
-import { detectRawCheckpoint, type RawDetection } from './raw-detection';
-import { lmHeadName, mapKey } from './key-mapping';
-import { isZeroCentredNorm } from './norm-shift';
+import type { PlannedTensor, SourceRef, Transform } from '../plan/types';
+import type { TextConfig } from '../arch/text-config';
+import { describeTensor } from '../arch/tensor-facts';
+import { isMtpTensor } from '../plan/tensor-names';
+import { detectRawCheckpoint, type RawDetection } from '../arch/raw-detection';
+import { lmHeadName, mapKey } from '../arch/key-mapping';
+import { isZeroCentredNorm } from '../plan/norm-suffixes';
 import { isExpertTensor, planExperts } from './experts';
 import { naturalCompare } from './natural-order';
 

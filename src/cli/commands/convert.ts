@@ -1,6 +1,7 @@
 /** `mtpkit convert <src> <out> --policy P`: sanitize + quantize into an MLX artifact. */
 import type { Argv, CommandModule } from 'yargs';
 import { runConvert, type ConvertSummary } from '../../convert/pipeline';
+import { QUANT_MODES } from '../../plan/quant-mode';
 import type { TargetDType } from '../../sanitize/plan-sanitize';
 import { formatBytes, printJson, printLines } from '../output';
 import { createProgress } from '../progress';
@@ -48,7 +49,7 @@ export function planOptions<T>(y: Argv<T>): Argv<T> {
     .option('override', { type: 'string', array: true, describe: 'extra rule SELECTOR=ACTION, highest priority (repeatable)' })
     .option('bits', { type: 'number', describe: 'bits for `uniform` / mixed policies' })
     .option('group-size', { type: 'number', describe: 'group size for `uniform` / mixed policies' })
-    .option('mode', { type: 'string', choices: ['affine', 'mxfp4', 'mxfp8', 'nvfp4'], describe: 'quantization mode for `uniform`' })
+    .option('mode', { type: 'string', choices: [...QUANT_MODES], describe: 'quantization mode for `uniform`' })
     .option('dtype', { type: 'string', choices: ['float16', 'bfloat16', 'float32'], describe: "float dtype of the output (default: the config's dtype, as mlx-lm)" })
     .option('vision', { type: 'string', choices: ['drop', 'keep'], default: 'drop', describe: 'vision tower: drop (as mlx-lm) or keep unquantized in model-vision-* shards' })
     .option('mtp', { type: 'string', choices: ['keep', 'drop'], default: 'keep', describe: 'MTP head: keep, or drop (writes mtp_num_hidden_layers: 0)' }) as Argv<T>;

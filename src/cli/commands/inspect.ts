@@ -1,7 +1,7 @@
 /** `mtpkit inspect <file|folder>`: tensors, architecture and MTP presence, from headers only. */
 import type { CommandModule } from 'yargs';
-import { LocalSource } from '../../convert/local-source';
-import { summarizeCheckpoint, CheckpointSummary } from '../../model/summary';
+import { LocalSource } from '../../source/local-source';
+import { summarizeCheckpoint, CheckpointSummary } from '../../arch/summary';
 import { formatBytes, formatTable, printJson, printLines } from '../output';
 
 interface InspectArgs {

@@ -1,6 +1,6 @@
 /** `mtpkit plan <src>`: the per-tensor plan (sources, transforms, decision, rule, bytes), without converting. */
 import type { CommandModule } from 'yargs';
-import { openSource } from '../../convert/open-source';
+import { openSource } from '../../source/open-source';
 import { buildConversionPlan } from '../../convert/conversion-plan';
 import { planReport, type PlanReport } from '../../convert/plan-report';
 import { planReads } from '../../convert/plan-reads';

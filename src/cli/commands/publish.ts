@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { publishArtifact } from '../../hub/publish';
 import { resolveHubConfig } from '../../hub/hub-config';
 import { createProgressRenderer } from '../../hub/progress';
-import { validateArtifact } from '../../runtime/validate-artifact';
+import { validateArtifact } from '../../artifact/validate-artifact';
 import { printJson, printLines } from '../output';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
 

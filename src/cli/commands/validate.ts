@@ -1,7 +1,7 @@
 /** `mtpkit validate <artifact>`: checks an MLX artifact folder; exit 2 with the list of problems when any. */
 import type { CommandModule } from 'yargs';
 import { EXIT_BAD_INPUT } from '../../errors';
-import { validateArtifact, type ValidationReport } from '../../runtime/validate-artifact';
+import { validateArtifact, type ValidationReport } from '../../artifact/validate-artifact';
 import { formatBytes, printJson, printLines } from '../output';
 
 interface ValidateArgs {

@@ -1,5 +1,5 @@
 /**
- * MLX affine quantization, plain TypeScript (reference/mlx-format.md §2.3-§2.4). Every fp32 operation
+ * MLX affine quantization, plain TypeScript (ml-explore/mlx mlx/ops.cpp `quantize`, mlx/backend/metal/kernels/quantized.h). Every fp32 operation
  * goes through Math.fround: a double result of +, -, * or / of two float32 values, rounded once to
  * float32, equals the IEEE fp32 result, so this reproduces MLX's fp32 kernels exactly.
  */

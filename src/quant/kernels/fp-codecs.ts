@@ -1,6 +1,6 @@
 /**
  * Element and scale encodings of MLX's fp modes as the Metal kernels compute them
- * (reference/mlx-format.md §6.2; mlx/backend/metal/kernels/fp4.h, fp8.h). Written from the
+ * (ml-explore/mlx mlx/ops.cpp `quantize`, mlx/backend/metal/kernels/quantized.h; mlx/backend/metal/kernels/fp4.h, fp8.h). Written from the
  * definitions in exact double arithmetic.
  */
 

@@ -1,6 +1,6 @@
 /**
  * MLX fp quantization (mxfp4, mxfp8, nvfp4) as the Metal kernel `fp_quantize` computes it
- * (reference/mlx-format.md §6.1), fp32 emulated with Math.fround.
+ * (ml-explore/mlx mlx/ops.cpp `quantize`, mlx/backend/metal/kernels/quantized.h), fp32 emulated with Math.fround.
  */
 import { decodeE4M3, decodeE8M0, encodeE2M1, encodeE4M3, encodeE8M0 } from './fp-codecs';
 import { packInto } from './pack';

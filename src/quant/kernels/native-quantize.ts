@@ -2,7 +2,7 @@
  * The native (C++, multithreaded) quantizer: same signature and bytes as `quantizeReference`.
  * Arguments are checked here (validate.ts) so the addon only sees well-formed requests.
  */
-import { nativeAddon, resolveThreads } from '../../runtime/native-binding';
+import { nativeAddon, resolveThreads } from '../../native/addon';
 import { nonFiniteError, decodeFloats } from './float-io';
 import type { DequantizeOptions, FloatDType, QuantizeOptions, QuantizedTensor } from './types';
 import { resolveDequantize, resolveQuantize, type DequantParams, type QuantParams } from './validate';

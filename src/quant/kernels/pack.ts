@@ -1,5 +1,5 @@
 /**
- * MLX's packing (reference/mlx-format.md §3): each row is one little-endian bit stream; code i takes
+ * MLX's packing (ml-explore/mlx mlx/ops.cpp `quantize`, mlx/backend/metal/kernels/quantized.h): each row is one little-endian bit stream; code i takes
  * stream bits [i*b, i*b+b), LSB first; stream bit k is bit k%32 of word k/32. No padding for 3/5/6 bits.
  */
 

@@ -1,10 +1,11 @@
-/** Types of the MLX quantizer kernels (reference/mlx-format.md §1-§7). */
+/** Types of the MLX quantizer kernels (ml-explore/mlx mlx/ops.cpp `quantize`, mlx/backend/metal/kernels/quantized.h). */
 import type { FloatDType } from '../../numeric/float-bits';
 
 export type { FloatDType };
 
-/** MLX quantization modes. */
-export type QuantMode = 'affine' | 'mxfp4' | 'mxfp8' | 'nvfp4';
+import type { QuantMode } from '../../plan/quant-mode';
+
+export type { QuantMode };
 
 /**
  * Which MLX affine kernel to imitate (§2.4): 'metal' = the GPU kernel most Mac checkpoints come from

@@ -1,11 +1,11 @@
 /**
  * Built-in policies, written as policy JSON data (the same schema users write) plus the documentation
- * `mtpkit policies` prints. Sources: mlx-format.md §9.6-9.7 (uniform, mixed_*), mtp-runtime-contract.md
+ * `mtpkit policies` prints. Sources: ml-explore/mlx-lm mlx_lm/utils.py and mlx_lm/convert.py (uniform, mixed_*), youssofal/MTPLX mtplx/artifacts.py, mtplx/backends/registry.py, mtplx/constants.py
  * §9 (body-int4, gdn8-speed4, FP16 variants).
  */
-import type { ModuleRole } from '../../convert/plan-types';
+import type { ModuleRole } from '../../plan/types';
 import { InputError } from '../../errors';
-import { QUANTIZABLE_ROLES } from '../../model/tensor-facts';
+import { QUANTIZABLE_ROLES } from '../../arch/tensor-facts';
 import type { PolicyFile, QuantizeSpec } from './types';
 
 export interface BuiltinPolicy {

@@ -4,9 +4,9 @@
  * dim is not divisible by the group size is kept in float and reported, as mlx-lm skips it.
  * With `floatDtype`, float tensors kept in float are converted to it (see keepDecision).
  */
-import type { QuantDecision, TensorFacts } from '../../convert/plan-types';
-import type { TextConfig } from '../../model/text-config';
-import { quantizableReason } from '../../model/tensor-facts';
+import type { QuantDecision, TensorFacts } from '../../plan/types';
+import type { TextConfig } from '../../arch/text-config';
+import { quantizableReason } from '../../arch/tensor-facts';
 import { DType, isFloatDType } from '../../safetensors/types';
 import { ruleMatcher } from './resolve';
 import type { FloatDtype, KeepDtype, ResolvedPolicy } from './types';

@@ -1,5 +1,5 @@
 /**
- * The layer rule of mlx-lm's mixed recipes (`mixed_quant_predicate_builder`, mlx-format.md §9.7).
+ * The layer rule of mlx-lm's mixed recipes (`mixed_quant_predicate_builder`, ml-explore/mlx-lm mlx_lm/utils.py and mlx_lm/convert.py).
  *
  * mlx-lm finds the position of the first all-digit component in the first module path that contains
  * `down_proj`, then reads every module path's component at that position as the layer index (0 when the
@@ -7,7 +7,7 @@
  * (`language_model.mtp.layers.N…`) down_proj paths put the number at position 3, so which one comes first
  * does not matter; Qwen3-Next (`model.layers.N…`) puts it at 2. L is the number of decoder layers only.
  */
-import type { TextConfig } from '../../model/text-config';
+import type { TextConfig } from '../../arch/text-config';
 
 export function mixedLayerPosition(cfg: TextConfig): number {
   return cfg.architecture === 'qwen3_next' ? 2 : 3;

@@ -1,9 +1,9 @@
-/** Valid (mode, bits, group size) combinations (mlx-format.md §1) and mlx-lm's per-mode defaults. */
-import type { QuantMode } from '../../convert/plan-types';
+/** Valid (mode, bits, group size) combinations (ml-explore/mlx mlx/ops.cpp `quantize`, mlx/backend/metal/kernels/quantized.h) and mlx-lm's per-mode defaults. */
+import { QUANT_MODES, type QuantMode } from '../../plan/quant-mode';
 import { AFFINE_BITS, AFFINE_GROUP_SIZES as AFFINE_GROUPS, FP_MODE_PARAMS } from '../kernels/validate';
 import type { QuantParams } from './types';
 
-export const QUANT_MODES: readonly QuantMode[] = ['affine', 'mxfp4', 'mxfp8', 'nvfp4'];
+export { QUANT_MODES };
 
 /** `defaults_for_mode` of mlx-lm / mlx.nn: what bits and group size are when not given (fp modes: their only ones). */
 export const MODE_DEFAULTS: Readonly<Record<QuantMode, { bits: number; groupSize: number }>> = {

@@ -12,9 +12,9 @@
  * Examples: `role:gdn=q8`, `path:language_model.model.layers.*.mlp.down_proj=q6g64`,
  * `layers:0-3,role:attention=bf16`, `mtp.fc=q4`.
  */
-import type { ModuleRole } from '../../convert/plan-types';
+import type { ModuleRole } from '../../plan/types';
 import { InputError } from '../../errors';
-import { ALL_ROLES, MTP_SUB_ROLES, MtpSubRole } from '../../model/tensor-facts';
+import { ALL_ROLES, MTP_SUB_ROLES, MtpSubRole } from '../../arch/tensor-facts';
 import type { PolicyAction, PolicyRule, PolicySelector } from './types';
 
 const KEYS = ['path', 'regex', 'role', 'sub_role', 'layer_type', 'layers', 'mtp', 'param', 'use_more_bits'] as const;

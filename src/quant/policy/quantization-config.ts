@@ -1,5 +1,5 @@
 /**
- * The `quantization` block of config.json (mlx-format.md §9.4), written identically as
+ * The `quantization` block of config.json (ml-explore/mlx-lm mlx_lm/utils.py and mlx_lm/convert.py), written identically as
  * `quantization_config`, and its reading as mlx-lm's loader does (§9.9).
  *
  * mlx-lm quantizes a module on load iff it has a per-module entry or a `<path>.scales` tensor; without an
@@ -7,7 +7,7 @@
  * entry `{group_size, bits}` (+ `mode` when not affine: `to_quantized` defaults to affine, whatever the
  * global mode is).
  */
-import type { QuantDecision, QuantMode } from '../../convert/plan-types';
+import type { QuantDecision, QuantMode } from '../../plan/types';
 import { MODE_DEFAULTS } from './modes';
 import type { QuantParams } from './types';
 

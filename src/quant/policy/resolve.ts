@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { QuantMode } from '../../convert/plan-types';
+import type { QuantMode } from '../../plan/types';
 import { InputError } from '../../errors';
 import { BuiltinPolicy, BUILTIN_POLICIES, findBuiltin } from './builtins';
 import { fillQuantParams, formatQuantParams, MODE_DEFAULTS, quantParamsProblem } from './modes';

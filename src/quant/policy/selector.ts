@@ -1,7 +1,7 @@
 /** Compiles rule selectors into predicates over tensor facts; every given condition must hold. */
-import type { TensorFacts } from '../../convert/plan-types';
-import type { TextConfig } from '../../model/text-config';
-import { QUANTIZABLE_ROLES, TensorFactsEx } from '../../model/tensor-facts';
+import type { TensorFacts } from '../../plan/types';
+import type { TextConfig } from '../../arch/text-config';
+import { QUANTIZABLE_ROLES, TensorFactsEx } from '../../arch/tensor-facts';
 import { globToRegExp } from './glob';
 import { compileLayerSet, formatLayerSet } from './layer-set';
 import { mixedLayerIndex, useMoreBits } from './mlx-mixed';

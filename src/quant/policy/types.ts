@@ -2,8 +2,8 @@
  * Quantization policies: the JSON data users write (validated by schemas/policy.schema.json) and the
  * resolved form the planner evaluates. Field names of the JSON form are snake_case like mlx-lm's config.
  */
-import type { ModuleRole, QuantMode } from '../../convert/plan-types';
-import type { MtpSubRole } from '../../model/tensor-facts';
+import type { ModuleRole, QuantMode } from '../../plan/types';
+import type { MtpSubRole } from '../../arch/tensor-facts';
 
 export type KeepDtype = 'bf16' | 'f16' | 'f32' | 'source';
 export type FloatDtype = 'f16' | 'bf16';

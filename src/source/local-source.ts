@@ -1,0 +1,120 @@
+/** A checkpoint folder (or single .safetensors file) on disk as a conversion source. */
+import { promises as fsp } from 'fs';
+import * as path from 'path';
+import { Checkpoint } from '../safetensors/checkpoint';
+import type { TensorInfo } from '../safetensors/types';
+import type { CheckpointSource, FetchEstimate, InputFileDigest, SourceProvenance } from './checkpoint-source';
+import { sha256File } from '../checksum/checksums';
+
+export class LocalSource implements CheckpointSource {
+  private constructor(private readonly ckpt: Checkpoint, readonly label: string) {}
+
+  /**
+   * Opens a folder or file. An MLX artifact whose MTP head is a sidecar (config.json
+   * `mlx_lm_extra_tensors.mtp_file`, not in the index) is opened with the sidecar, so the head is part
+   * of the source.
+   */
+  static async open(p: string): Promise<LocalSource> {
+    const ckpt = await Checkpoint.open(p);
+    const extra = (await ckpt.readJson<Record<string, any>>('config.json'))?.mlx_lm_extra_tensors;
+    const sidecar = typeof extra?.mtp_file === 'string' ? (extra.mtp_file as string) : undefined;
+    if (sidecar && !ckpt.shards.includes(sidecar)) {
+      const shards = [...ckpt.shards, sidecar];
+      await ckpt.close();
+      return new LocalSource(await Checkpoint.openFiles(ckpt.dir, shards), p);
+    }
+    return new LocalSource(ckpt, p);
+  }
+
+  get tensors(): Map<string, TensorInfo> {
+    return this.ckpt.tensors;
+  }
+
+  /** Shard files, the MTP sidecar included when there is one. */
+  get shards(): string[] {
+    return this.ckpt.shards;
+  }
+
+  get localDir(): string {
+    return this.ckpt.dir;
+  }
+
+  readJson<T = unknown>(rel: string): Promise<T | undefined> {
+    return this.ckpt.readJson<T>(rel);
+  }
+
+  async readText(rel: string): Promise<string | undefined> {
+    try {
+      return await fsp.readFile(path.join(this.ckpt.dir, rel), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  readTensor(name: string): Promise<Buffer> {
+    return this.ckpt.readTensor(name);
+  }
+
+  readRange(name: string, start: number, end: number): Promise<Buffer> {
+    return this.ckpt.readRange(name, start, end);
+  }
+
+  async listFiles(): Promise<string[]> {
+    const entries = await fsp.readdir(this.ckpt.dir, { withFileTypes: true });
+    return entries.filter((e) => e.isFile()).map((e) => e.name).sort();
+  }
+
+  async copyFile(rel: string, dest: string): Promise<boolean> {
+    try {
+      await fsp.copyFile(path.join(this.ckpt.dir, rel), dest);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  async estimateFetch(): Promise<FetchEstimate> {
+    return { bytesToFetch: 0, wholeFiles: [], rangeRequests: 0 };
+  }
+
+  async prepare(): Promise<void> {}
+
+  provenance(): SourceProvenance {
+    return { kind: 'local', path: path.resolve(this.ckpt.dir) };
+  }
+
+  /**
+   * sha256 of every shard. In a Hugging Face cache snapshot the shards are links to `blobs/<sha256>`
+   * (LFS files are stored under their sha256), so the name is the checksum and nothing is read;
+   * other files are hashed on the hash worker thread.
+   */
+  async inputDigests(): Promise<InputFileDigest[]> {
+    return Promise.all(
+      this.ckpt.shards.map(async (shard) => {
+        const file = path.join(this.ckpt.dir, shard);
+        const fromCache = await hfCacheBlobDigest(file);
+        const { size, sha256 } = fromCache ?? (await sha256File(file));
+        return { path: shard, size, sha256 };
+      }),
+    );
+  }
+
+  close(): Promise<void> {
+    return this.ckpt.close();
+  }
+}
+
+/** `snapshots/<commit>/x.safetensors -> ../../blobs/<64 hex>`: the blob's name is its sha256. */
+async function hfCacheBlobDigest(file: string): Promise<{ size: number; sha256: string } | undefined> {
+  try {
+    if (!(await fsp.lstat(file)).isSymbolicLink()) return undefined;
+    const target = await fsp.readlink(file);
+    const blob = path.basename(target);
+    if (!/^[0-9a-f]{64}$/.test(blob) || path.basename(path.dirname(target)) !== 'blobs') return undefined;
+    return { size: (await fsp.stat(file)).size, sha256: blob };
+  } catch {
+    return undefined;
+  }
+}
