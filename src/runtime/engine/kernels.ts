@@ -4,7 +4,7 @@
  * Everything is checked here, so the addon only sees well-formed requests.
  */
 import { InputError, type ErrorPlace } from '../../errors';
-import { nativeAddon } from '../native-binding';
+import { nativeAddon } from '../../native/addon';
 
 export type WeightFormat = 'F32' | 'F16' | 'BF16' | 'affine' | 'mxfp4' | 'mxfp8' | 'nvfp4';
 export type ScalesDType = 'BF16' | 'F16' | 'F32';
