@@ -35,13 +35,19 @@ export interface KernelFigure {
   roofline: number;
   /** Median time(M) / median time(1), M = 1..5. */
   beta: number[];
+  /**
+   * The same from process CPU time (seconds = CPU seconds / threads): on a machine shared with other
+   * work, time the process was not running is left out (memory contention from others is not).
+   */
+  cpu: { gbPerSec: number; roofline: number; beta: number[] };
 }
 
 export interface EngineKernelsResult {
   isa: string;
   cores: number;
   repeat: number;
-  readBandwidth: { threads: number; gbPerSec: Stat }[];
+  /** GB/s of the passes (min and median), from wall-clock and from CPU time / threads. */
+  readBandwidth: { threads: number; gbPerSec: Stat; cpuGbPerSec: Stat }[];
   figures: KernelFigure[];
 }
 
@@ -94,10 +100,14 @@ export function run(opts: BenchOptions = {}): EngineKernelsResult {
   const streamBytes = (opts.streamMiB ?? 256) * 2 ** 20;
   const cores = os.cpus().length;
   const threadCounts = cores > 1 ? [1, 2] : [1];
-  const readBandwidth = threadCounts.map((threads) => ({
-    threads,
-    gbPerSec: stat(readBandwidthRuns((opts.bwMiB ?? 1024) * 2 ** 20, threads, repeat)),
-  }));
+  const readBandwidth = threadCounts.map((threads) => {
+    const r = readBandwidthRuns((opts.bwMiB ?? 1024) * 2 ** 20, threads, repeat);
+    return {
+      threads,
+      gbPerSec: stat(r.wall.map((s) => r.bytes / s / 1e9)),
+      cpuGbPerSec: stat(r.cpu.map((s) => (r.bytes * threads) / s / 1e9)),
+    };
+  });
   const shapes: [string, number, number][] = opts.quick
     ? [['mlp up/gate', 9216, 2560]]
     : [
@@ -122,12 +132,17 @@ export function run(opts: BenchOptions = {}): EngineKernelsResult {
       const x = new Float32Array(5 * cols).map((_, i) => Math.sin(i * 0.37));
       for (const threads of threadCounts) {
         const seconds: Stat[] = [];
+        const cpuSeconds: number[] = [];
         for (let m = 1; m <= 5; m++) {
           const xs = x.subarray(0, m * cols);
           timeQlinearForward(spec, xs, m, threads, 1, copies); // warm-up
-          seconds.push(stat(timeQlinearForward(spec, xs, m, threads, Math.max(repeat, copies), copies)));
+          const t = timeQlinearForward(spec, xs, m, threads, Math.max(repeat, copies), copies);
+          seconds.push(stat(t.wall));
+          cpuSeconds.push(stat(t.cpu).median / threads);
         }
-        const bw = readBandwidth.find((b) => b.threads === threads)?.gbPerSec.median ?? NaN;
+        const rb = readBandwidth.find((b) => b.threads === threads);
+        const bw = rb?.gbPerSec.median ?? NaN;
+        const cpuGb = bytes / cpuSeconds[0] / 1e9;
         const gbPerSec = { best: bytes / seconds[0].min / 1e9, median: bytes / seconds[0].median / 1e9 };
         figures.push({
           label: `${fname} ${sname}`,
@@ -139,6 +154,11 @@ export function run(opts: BenchOptions = {}): EngineKernelsResult {
           gbPerSec,
           roofline: gbPerSec.median / bw,
           beta: seconds.map((s) => s.median / seconds[0].median),
+          cpu: {
+            gbPerSec: cpuGb,
+            roofline: cpuGb / (rb?.cpuGbPerSec.median ?? NaN),
+            beta: cpuSeconds.map((s) => s / cpuSeconds[0]),
+          },
         });
       }
     }
@@ -162,14 +182,18 @@ if (require.main === module) {
   } else {
     console.log(`engine kernels (${r.isa}), ${r.cores} cores, ${r.repeat} timed calls per figure (min / median)`);
     for (const b of r.readBandwidth) {
-      console.log(`  read bandwidth, ${b.threads} thread(s): ${b.gbPerSec.median.toFixed(2)} GB/s median (slowest pass ${b.gbPerSec.min.toFixed(2)})`);
-    }
-    console.log('  matrix                                    thr   MiB   GB/s best / median  roofline  beta(2)  beta(3)  beta(4)  beta(5)');
-    for (const f of r.figures) {
-      const b = f.beta.slice(1).map((v) => v.toFixed(2).padStart(7)).join('  ');
       console.log(
-        `  ${`${f.label} [${f.rows}x${f.cols}]`.padEnd(42)} ${String(f.threads).padStart(3)} ${(f.bytes / 2 ** 20).toFixed(1).padStart(5)}` +
-          `   ${f.gbPerSec.best.toFixed(2).padStart(6)} / ${f.gbPerSec.median.toFixed(2).padStart(6)}   ${f.roofline.toFixed(2).padStart(6)}  ${b}`,
+        `  read bandwidth, ${b.threads} thread(s): ${b.gbPerSec.median.toFixed(2)} GB/s median (slowest pass ${b.gbPerSec.min.toFixed(2)});` +
+          ` by CPU time ${b.cpuGbPerSec.median.toFixed(2)} GB/s`,
+      );
+    }
+    const betas = (v: number[]): string => v.slice(1).map((x) => x.toFixed(2)).join(' ');
+    console.log('  matrix                                            thr   MiB | wall: GB/s best/median  roof  beta(2..5)      | cpu: GB/s  roof  beta(2..5)');
+    for (const f of r.figures) {
+      console.log(
+        `  ${`${f.label} [${f.rows}x${f.cols}]`.padEnd(48)} ${String(f.threads).padStart(3)} ${(f.bytes / 2 ** 20).toFixed(1).padStart(5)} |` +
+          ` ${f.gbPerSec.best.toFixed(2).padStart(6)} / ${f.gbPerSec.median.toFixed(2).padStart(6)}  ${f.roofline.toFixed(2)}  ${betas(f.beta)} |` +
+          ` ${f.cpu.gbPerSec.toFixed(2).padStart(6)}  ${f.cpu.roofline.toFixed(2)}  ${betas(f.cpu.beta)}`,
       );
     }
   }

@@ -125,9 +125,11 @@ describe('bad input is an InputError, not a crash', () => {
 });
 
 describe('readBandwidth', () => {
-  test('reads a buffer and reports finite positive GB/s per pass', () => {
-    const r = readBandwidthRuns(8 * 2 ** 20, 2, 2);
-    expect(r).toHaveLength(2);
-    for (const v of r) expect(Number.isFinite(v) && v > 0).toBe(true);
+  test('reads a buffer and reports positive wall and CPU seconds per pass', () => {
+    const r = readBandwidthRuns(8 * 2 ** 20 + 1, 2, 2);
+    expect(r.bytes).toBe(8 * 2 ** 20 + 4096);
+    expect(r.wall).toHaveLength(2);
+    expect(r.cpu).toHaveLength(2);
+    for (const v of [...r.wall, ...r.cpu]) expect(Number.isFinite(v) && v > 0).toBe(true);
   });
 });

@@ -3,10 +3,10 @@
 //     (with r0, r1: rows [r0, r1) of the weight through slice_rows, [M, r1 - r0])
 //   kernelsQlinearRow(spec, row) -> Float32Array [cols]
 //   kernelsQlinearBytes(spec) -> number
-//   kernelsTimeForward(spec, x, M, threads, repeat, copies) -> number[] (seconds per call; spec
+//   kernelsTimeForward(spec, x, M, threads, repeat, copies) -> {wall, cpu} (seconds per call; spec
 //     holds `copies` stacked copies of the timed matrix and call r uses copy r % copies, so a
 //     matrix smaller than the last-level cache is still read from memory)
-//   kernelsReadBandwidth(bytes, threads, repeat) -> number[] (GB/s per pass)
+//   kernelsReadBandwidth(bytes, threads, repeat) -> {bytes, wall, cpu} (seconds per pass)
 //   kernelsSetScalar(on), kernelsIsa() -> 'avx2' | 'scalar'
 // The TS wrapper validates everything; here only what keeps memory accesses in bounds, reported as
 // JS exceptions.
@@ -189,6 +189,19 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+Napi::Array to_array(Napi::Env env, const std::vector<double>& v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) a.Set(uint32_t(i), Napi::Number::New(env, v[i]));
+  return a;
+}
+
+Napi::Object timings(Napi::Env env, const std::vector<double>& wall, const std::vector<double>& cpu) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("wall", to_array(env, wall));
+  o.Set("cpu", to_array(env, cpu));
+  return o;
+}
+
 Napi::Value TimeForward(const Napi::CallbackInfo& info) {
   Fail fail{info.Env()};
   QLinear q;
@@ -208,13 +221,15 @@ Napi::Value TimeForward(const Napi::CallbackInfo& info) {
   const int64_t per = q.rows / copies;
   std::vector<float> y(size_t(M * per));
   ThreadPool* pool = pool_for(threads);
-  Napi::Array out = Napi::Array::New(info.Env(), size_t(repeat));
+  std::vector<double> wall, cpu;
   for (int r = 0; r < repeat; ++r) {
+    double c0 = engine::process_cpu_seconds();
     auto t0 = std::chrono::steady_clock::now();
     engine::qlinear_forward(engine::slice_rows(q, (r % copies) * per, (r % copies + 1) * per), x, M, y.data(), pool);
-    out.Set(uint32_t(r), Napi::Number::New(info.Env(), seconds_since(t0)));
+    wall.push_back(seconds_since(t0));
+    cpu.push_back(engine::process_cpu_seconds() - c0);
   }
-  return out;
+  return timings(info.Env(), wall, cpu);
 }
 
 Napi::Value ReadBandwidth(const Napi::CallbackInfo& info) {
@@ -228,14 +243,14 @@ Napi::Value ReadBandwidth(const Napi::CallbackInfo& info) {
   int repeat = info[2].As<Napi::Number>().Int32Value();
   if (bytes < (int64_t(1) << 20) || repeat < 1) fail("bytes must be >= 1 MiB and repeat positive");
   if (!fail.ok) return info.Env().Undefined();
-  std::vector<double> gbs;
-  std::string err = engine::read_bandwidth(bytes, pool_for(threads), repeat, gbs);
+  std::vector<double> wall, cpu;
+  std::string err = engine::read_bandwidth(bytes, pool_for(threads), repeat, wall, cpu);
   if (!err.empty()) {
     Napi::Error::New(info.Env(), "engine kernels: " + err).ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
-  Napi::Array out = Napi::Array::New(info.Env(), gbs.size());
-  for (size_t i = 0; i < gbs.size(); ++i) out.Set(uint32_t(i), Napi::Number::New(info.Env(), gbs[i]));
+  Napi::Object out = timings(info.Env(), wall, cpu);
+  out.Set("bytes", Napi::Number::New(info.Env(), double((bytes + 4095) / 4096 * 4096)));
   return out;
 }
 

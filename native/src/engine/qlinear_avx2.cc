@@ -137,6 +137,11 @@ MTPKIT_AVX2 void row_blocks(const Ctx& c, int64_t m0, int64_t n0) {
     for (int r = 0; r < NB; ++r)
       for (int m = 0; m < MB; ++m) qd[r][m] = _mm256_setzero_ps();
     const float* xk = xr + k * w.group;
+    // The hardware prefetcher loses track of NB interleaved row streams: fetch the same place of the
+    // next NB rows (read right after these) ourselves, one cache line per row and line.
+    if ((k * gb & 63) == 0)
+      for (int r = 0; r < NB; ++r)
+        _mm_prefetch(reinterpret_cast<const char*>(wr + (NB + r) * rb + k * gb), _MM_HINT_T0);
     for (int b = 0; b < bpg; ++b) {
       for (int r = 0; r < NB; ++r) {
         __m256 f[D::kPer];
@@ -282,28 +287,31 @@ struct BlockRow {
     static void run2(const Ctx& c, int64_t m0, int64_t n) { row_blocks<D, 2, MB>(c, m0, n); }
   };
 };
-template <int MB>
-struct UnpackedRow {
-  static void run(const Ctx& c, int64_t m0, int64_t n) { row_unpacked<MB>(c, m0, n); }
+// Row kinds without a multi-row kernel: run4 / run2 are that many single rows.
+template <class Single>
+struct OneByOne {
+  static void run(const Ctx& c, int64_t m0, int64_t n) { Single::run(c, m0, n); }
   static void run4(const Ctx& c, int64_t m0, int64_t n) {
-    for (int r = 0; r < 4; ++r) run(c, m0, n + r);
+    for (int r = 0; r < 4; ++r) Single::run(c, m0, n + r);
   }
   static void run2(const Ctx& c, int64_t m0, int64_t n) {
-    for (int r = 0; r < 2; ++r) run(c, m0, n + r);
+    for (int r = 0; r < 2; ++r) Single::run(c, m0, n + r);
   }
 };
+template <int MB>
+struct UnpackedOne {
+  static void run(const Ctx& c, int64_t m0, int64_t n) { row_unpacked<MB>(c, m0, n); }
+};
+template <int MB>
+struct UnpackedRow : OneByOne<UnpackedOne<MB>> {};
 template <WFormat F>
 struct FloatRow {
   template <int MB>
-  struct R {
+  struct One {
     static void run(const Ctx& c, int64_t m0, int64_t n) { row_floats<F, MB>(c, m0, n); }
-    static void run4(const Ctx& c, int64_t m0, int64_t n) {
-      for (int r = 0; r < 4; ++r) run(c, m0, n + r);
-    }
-    static void run2(const Ctx& c, int64_t m0, int64_t n) {
-      for (int r = 0; r < 2; ++r) run(c, m0, n + r);
-    }
   };
+  template <int MB>
+  struct R : OneByOne<One<MB>> {};
 };
 
 template <class D>

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <new>
 
 #include "thread_pool.h"
@@ -56,7 +57,14 @@ uint64_t read_block(const uint8_t* p, int64_t n) {
 
 }  // namespace
 
-std::string read_bandwidth(int64_t bytes, ThreadPool* pool, int repeat, std::vector<double>& gbs) {
+double process_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+std::string read_bandwidth(int64_t bytes, ThreadPool* pool, int repeat, std::vector<double>& wall,
+                           std::vector<double>& cpu) {
   const int64_t kChunk = 4096;  // blocks split on page boundaries, aligned for the vector loads
   bytes = (bytes + kChunk - 1) / kChunk * kChunk;
   void* mem = std::aligned_alloc(size_t(kChunk), size_t(bytes));
@@ -66,6 +74,7 @@ std::string read_bandwidth(int64_t bytes, ThreadPool* pool, int repeat, std::vec
   int64_t pages = bytes / kChunk;
   std::atomic<uint64_t> sink{0};
   for (int r = 0; r < repeat; ++r) {
+    double c0 = process_cpu_seconds();
     auto t0 = std::chrono::steady_clock::now();
     auto body = [&](int64_t p0, int64_t p1) {
       uint64_t v = read_block(buf + p0 * kChunk, (p1 - p0) * kChunk);
@@ -75,8 +84,8 @@ std::string read_bandwidth(int64_t bytes, ThreadPool* pool, int repeat, std::vec
       pool->parallel_for(pages, 1, body);
     else
       body(0, pages);
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    gbs.push_back(double(bytes) / s / 1e9);
+    wall.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    cpu.push_back(process_cpu_seconds() - c0);
   }
   std::free(mem);
   return "";

@@ -35,6 +35,12 @@ const FP_PARAMS: Partial<Record<WeightFormat, [number, number]>> = { mxfp4: [4, 
 const AFFINE_BITS = [2, 3, 4, 5, 6, 8];
 const AFFINE_GROUPS = [32, 64, 128];
 
+/** Seconds per call: wall clock, and CPU time of the whole process (all threads) during the call. */
+export interface Timings {
+  wall: number[];
+  cpu: number[];
+}
+
 interface NativeSpec {
   fmt: number;
   bits: number;
@@ -51,8 +57,8 @@ interface KernelsAddon {
   kernelsQlinearForward(spec: NativeSpec, x: Float32Array, m: number, threads: number, r0?: number, r1?: number): Float32Array;
   kernelsQlinearRow(spec: NativeSpec, row: number): Float32Array;
   kernelsQlinearBytes(spec: NativeSpec): number;
-  kernelsTimeForward(spec: NativeSpec, x: Float32Array, m: number, threads: number, repeat: number, copies: number): number[];
-  kernelsReadBandwidth(bytes: number, threads: number, repeat: number): number[];
+  kernelsTimeForward(spec: NativeSpec, x: Float32Array, m: number, threads: number, repeat: number, copies: number): Timings;
+  kernelsReadBandwidth(bytes: number, threads: number, repeat: number): Timings & { bytes: number };
   kernelsSetScalar(on: boolean): void;
   kernelsIsa(): string;
 }
@@ -151,7 +157,7 @@ export function qlinearBytes(spec: QLinearSpec): number {
  * `spec` may stack `copies` copies of the timed matrix (rows = copies * its rows); call r reads copy
  * r % copies, so small matrices are not served from the last-level cache.
  */
-export function timeQlinearForward(spec: QLinearSpec, x: Float32Array, m: number, threads: number, repeat: number, copies = 1): number[] {
+export function timeQlinearForward(spec: QLinearSpec, x: Float32Array, m: number, threads: number, repeat: number, copies = 1): Timings {
   const s = toNative(spec);
   checkX(spec, x, m);
   checkThreads(threads);
@@ -161,8 +167,8 @@ export function timeQlinearForward(spec: QLinearSpec, x: Float32Array, m: number
   return addon().kernelsTimeForward(s, x, m, threads, repeat, copies);
 }
 
-/** GB/s (1e9 bytes/s) of each of `repeat` streaming reads of a fresh `bytes`-sized buffer. */
-export function readBandwidthRuns(bytes: number, threads: number, repeat: number): number[] {
+/** Timings of `repeat` streaming reads of a fresh buffer of `bytes` (rounded up to 4 KiB: the returned bytes). */
+export function readBandwidthRuns(bytes: number, threads: number, repeat: number): Timings & { bytes: number } {
   if (!Number.isSafeInteger(bytes) || bytes < 2 ** 20) throw new InputError(`bytes must be an integer >= 1 MiB, got ${bytes}`);
   checkThreads(threads);
   positiveInt(repeat, 'repeat', {});
@@ -171,7 +177,8 @@ export function readBandwidthRuns(bytes: number, threads: number, repeat: number
 
 /** Memory read bandwidth in GB/s: one streaming read of a `bytes`-sized buffer over `threads` threads. */
 export function readBandwidth(bytes: number, threads: number): number {
-  return readBandwidthRuns(bytes, threads, 1)[0];
+  const r = readBandwidthRuns(bytes, threads, 1);
+  return r.bytes / r.wall[0] / 1e9;
 }
 
 /** Pins the portable kernels (true) or restores run-time selection (false). */
