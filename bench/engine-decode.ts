@@ -15,7 +15,7 @@ import { promisify } from 'util';
 import { generateCheckpoint } from '../fixtures/generator/write-checkpoint';
 import { shapedVariant } from '../fixtures/generator/shapes';
 import { getVariant } from '../fixtures/generator/variants';
-import { readBandwidthRuns } from '../src/runtime/engine/kernels';
+import { readBandwidth } from '../src/runtime/engine/kernels';
 import { bytesOption, hasFlag, optionValue } from './support/cli-args';
 import type { EngineProbeRequest, EngineProbeResult } from './support/engine-probe';
 import { writeQwen35Gguf } from './support/gguf-qwen35';
@@ -143,7 +143,7 @@ export async function runDecodeBench(args: string[], log: (s: string) => void = 
   const llamaRuns: LlamaProbeResult[] = [];
   for (let r = 0; r < repeat; r++) {
     log(`round ${r + 1}/${repeat}`);
-    for (const b of bandwidth) b.gbps.push(...readBandwidthRuns(bwBytes, b.threads, 1));
+    for (const b of bandwidth) b.gbps.push(readBandwidth(bwBytes, b.threads));
     for (const a of artifacts) {
       for (const threads of threadSet) {
         const req: EngineProbeRequest = { artifact: a.dir, threads, promptTokens: PROMPT, decodeTokens, repeat: 1, maxM: 5 };
