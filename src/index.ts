@@ -12,6 +12,7 @@ import { runConvert, type ConvertOptions, type ConvertSummary } from './convert/
 import { runGraft, type GraftOptions } from './convert/graft';
 import { validateArtifact, type ValidateOptions, type ValidationReport } from './artifact/validate-artifact';
 import { publishArtifact, type PublishOptions, type PublishResult } from './hub/publish';
+import { artifactMembers } from './artifact/artifact-files';
 
 export { InputError, MtpkitError } from './errors';
 export type { CheckpointSource, ConversionPlan, ConvertOptions, ConvertSummary, GraftOptions, HubConfigOptions, PlanOptions, ValidateOptions, ValidationReport, PublishResult };
@@ -73,11 +74,12 @@ export interface PublishArtifactOptions extends Omit<PublishOptions, 'config' | 
 }
 
 /** Uploads an artifact in one commit; refuses one that fails validation unless `force` (`mtpkit publish`). */
-export function publish(opts: PublishArtifactOptions): Promise<PublishResult> {
+export async function publish(opts: PublishArtifactOptions): Promise<PublishResult> {
   const { artifact, hub, ...rest } = opts;
   return publishArtifact(artifact, {
     ...rest,
     config: resolveHubConfig(hub ?? {}),
+    files: await artifactMembers(artifact),
     validate: async () => (await validateArtifact(artifact)).problems,
   });
 }

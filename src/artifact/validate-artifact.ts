@@ -19,6 +19,7 @@ import { MTP_SIDECAR_CANDIDATES } from '../arch/mtp-key-sets';
 import { checkQuantization } from './validate-quantization';
 import { checkMtpTensors, checkNormEncoding, listSome, type MtpPlacement } from './validate-mtp';
 import { checkContractFile } from './validate-contract';
+import { checkArtifactFiles } from './artifact-files';
 
 export interface ValidatedFile {
   file: string;
@@ -181,6 +182,9 @@ export async function validateArtifact(dir: string, opts: ValidateOptions = {}):
     }
   }
   if (!(await exists(path.join(dir, 'tokenizer.json')))) problems.push('tokenizer.json: missing (MTPLX requires it; mlx-lm needs a tokenizer)');
+  const membership = await checkArtifactFiles(dir);
+  problems.push(...membership.problems);
+  info.push(...membership.info);
 
   // The index and the files on disk.
   let index: IndexFile | undefined;

@@ -5,6 +5,7 @@
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { InputError } from '../errors';
+import { whyNotReplaceable } from './replaceable-output';
 
 export function partialDirFor(out: string): string {
   return path.join(path.dirname(path.resolve(out)), `.${path.basename(path.resolve(out))}.mtpkit-partial`);
@@ -28,8 +29,18 @@ export async function checkOutputPath(out: string, force: boolean, sourceDirs: s
       throw new InputError('the output must not be the source folder, inside it, or contain it', { file: out });
     }
   }
-  if ((await exists(abs)) && !force) {
-    throw new InputError('output already exists (use --force to replace it)', { file: out });
+  if (!(await exists(abs))) return;
+  if (!force) throw new InputError('output already exists (use --force to replace it)', { file: out });
+  await checkReplaceable(abs, out);
+}
+
+async function checkReplaceable(abs: string, out: string): Promise<void> {
+  const why = await whyNotReplaceable(abs);
+  if (why) {
+    throw new InputError(
+      `--force replaces only an MLX artifact folder or an empty folder, and ${why}; nothing was changed (move it away or choose another output)`,
+      { file: out },
+    );
   }
 }
 
@@ -37,6 +48,8 @@ export async function checkOutputPath(out: string, force: boolean, sourceDirs: s
 export async function publishDir(partial: string, out: string): Promise<void> {
   const abs = path.resolve(out);
   if (await exists(abs)) {
+    // Checked again: something else may have appeared there while we converted.
+    await checkReplaceable(abs, out);
     const old = `${partial}.old`;
     await fsp.rm(old, { recursive: true, force: true });
     await fsp.rename(abs, old);

@@ -25,6 +25,8 @@ export interface ExecuteOptions extends ComputeOptions {
   skipFiles?: Set<string>;
   /** Called after each shard is complete on disk (resume bookkeeping). */
   onShardDone?: (file: string, digest: FileDigest) => Promise<void>;
+  /** Checked before each tensor: an abort stops the run (finished shards are still recorded). */
+  signal?: AbortSignal;
 }
 
 export interface FileDigest {
@@ -68,6 +70,7 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
     try {
       for (let i = 0; i < shard.units.length; i++) {
         const unit = shard.units[i];
+        opts.signal?.throwIfAborted();
         opts.onProgress?.({ tensorsDone, tensorsTotal, bytesWritten, bytesTotal, current: unit.tensor.name });
         const loaded = await next!;
         next = i + 1 < shard.units.length ? load(i + 1) : undefined;
@@ -93,6 +96,8 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
       await writer.finish();
     } catch (err) {
       await writer.abort();
+      // Shards finished earlier are still being checksummed: let them reach the resume manifest.
+      await Promise.allSettled(hashing);
       throw err;
     }
     // Checksummed on the hash worker thread while the next shard is computed.

@@ -18,7 +18,7 @@ import { writeArtifact, type ConvertOptions, type ConvertSummary } from './pipel
 import type { CheckpointSource } from '../source/checkpoint-source';
 import { RUNTIME_CONTRACT_FILE } from '../artifact/contract';
 
-export interface GraftOptions extends Pick<ConvertOptions, 'force' | 'threads' | 'rounding' | 'resume' | 'onProgress' | 'hub' | 'beforePublish'> {
+export interface GraftOptions extends Pick<ConvertOptions, 'force' | 'threads' | 'rounding' | 'resume' | 'onProgress' | 'hub' | 'beforePublish' | 'signal' | 'onNote'> {
   trunk: string;
   mtpSource: string;
   out: string;

@@ -4,13 +4,17 @@
  */
 import { promises as fsp } from 'fs';
 import { buildConversionPlan, type ConversionPlan, type PlanOptions } from './conversion-plan';
-import { executeLayouts, type ExecuteProgress, type FileDigest } from './execute-plan';
-import { checkOutputPath, partialDirFor, publishDir, exists } from './atomic-dir';
+import { executeLayouts, type ExecuteProgress } from './execute-plan';
+import { checkOutputPath, partialDirFor, publishDir } from './atomic-dir';
 import { openSource } from '../source/open-source';
 import { planReads } from './plan-reads';
 import { layoutArtifact, type ArtifactLayout } from './artifact-layout';
 import { finishArtifact, type FinishInput } from './finish-artifact';
-import { planFingerprint, reusableShards, ResumeLog } from './resume';
+import { startPartialDir, ResumeLog } from './resume';
+import { runIdentity } from './run-identity';
+import { keepOnlyFiles } from './keep-only-files';
+import { lockOutput, prepareOutputParent, writeError } from './output-dir';
+import { InterruptedError, signalOf } from './interrupted';
 import type { CheckpointSource } from '../source/checkpoint-source';
 import type { HubConfigOptions } from '../hub/hub-config';
 import type { MtpLayout } from '../arch/mtp-key-sets';
@@ -31,6 +35,10 @@ export interface ConvertOptions extends PlanOptions {
   hub?: HubConfigOptions;
   /** Runs on the finished hidden folder before it is moved into place (e.g. the smoke test); a throw keeps it out. */
   beforePublish?: (dir: string) => Promise<void>;
+  /** Aborting stops the run after the current tensor; finished shards stay for --resume (InterruptedError). */
+  signal?: AbortSignal;
+  /** Things the user should know as they happen (what --resume kept or discarded, and why). */
+  onNote?: (message: string) => void;
 }
 
 export interface ConvertSummary {
@@ -60,20 +68,24 @@ export async function writeArtifact(
 ): Promise<ConvertSummary> {
   const layout: ArtifactLayout = layoutArtifact(plan.tensors, opts.mtpLayout ?? 'sidecar', opts.maxShardBytes);
   const partial = partialDirFor(opts.out);
-  const planHash = planFingerprint({
-    source: src.provenance(),
-    tensors: plan.tensors,
-    shards: layout.all.map((l) => l.shards.map((s) => [s.file, s.units.map((u) => u.specs)])),
-    rounding: opts.rounding,
-  });
-  let kept = new Map<string, FileDigest>();
-  if (opts.resume && (await exists(partial))) kept = await reusableShards(partial, planHash);
-  else await fsp.rm(partial, { recursive: true, force: true });
-  await fsp.mkdir(partial, { recursive: true });
-  const log = new ResumeLog(partial, planHash, kept);
-
+  await prepareOutputParent(opts.out);
+  const lock = await lockOutput(opts.out);
+  let log: ResumeLog | undefined;
   try {
+    const id = await runIdentity(src, plan, layout, { rounding: opts.rounding, maxShardBytes: opts.maxShardBytes });
+    let start;
+    try {
+      start = await startPartialDir(partial, id.planHash, id.settings, !!opts.resume);
+    } catch (e) {
+      throw (e as NodeJS.ErrnoException).code ? writeError(partial, e) : e;
+    }
+    if (start.note) opts.onNote?.(start.note);
+    const kept = start.kept;
+    log = new ResumeLog(partial, id.planHash, id.settings, kept);
+    const resumeLog = log;
+
     await src.prepare(planReads(plan.tensors));
+    opts.signal?.throwIfAborted();
     // Input checksums (provenance) are computed on the hash worker while the conversion runs.
     const inputDigestsP = src.inputDigests();
     inputDigestsP.catch(() => undefined);
@@ -82,13 +94,16 @@ export async function writeArtifact(
       rounding: opts.rounding,
       onProgress: opts.onProgress,
       skipFiles: new Set(kept.keys()),
-      onShardDone: (file, digest) => log.record(file, digest),
+      onShardDone: (file, digest) => resumeLog.record(file, digest),
+      signal: opts.signal,
     });
+    opts.signal?.throwIfAborted();
     const digests = new Map([...kept, ...result.digests]);
     const graft = opts.graft ? await opts.graft.prepare(partial) : undefined;
     const inputDigests = await inputDigestsP;
     const files = await finishArtifact({ plan, layout, src, dir: partial, shardDigests: digests, inputDigests, keepVision: opts.keepVision, graft });
-    await fsp.rm(`${partial}/.mtpkit-resume.json`, { force: true });
+    // Only the artifact's own files are moved into place (this also drops the resume manifest).
+    await keepOnlyFiles(partial, files);
     await opts.beforePublish?.(partial);
     await publishDir(partial, opts.out);
     const stats = planStats(plan.tensors);
@@ -105,9 +120,14 @@ export async function writeArtifact(
       reports: plan.reports,
     };
   } catch (err) {
+    await log?.settled();
+    const kept = log?.files ?? [];
     // Keep finished shards for --resume; a run that finished none leaves nothing behind.
-    if (log.count === 0) await fsp.rm(partial, { recursive: true, force: true });
+    if (!kept.length) await fsp.rm(partial, { recursive: true, force: true });
+    if (opts.signal?.aborted) throw new InterruptedError(signalOf(opts.signal.reason), partial, kept);
     throw err;
+  } finally {
+    await lock.release();
   }
 }
 

@@ -23,6 +23,12 @@ export interface PublishOptions {
   config: HubConfig;
   commitTitle?: string;
   commitDescription?: string;
+  /**
+   * The files to upload (relative paths): the artifact's own files, as the caller's notion of an
+   * artifact lists them. Anything else in the folder (a stray temp file, someone's notes) stays
+   * local. Without it every file is uploaded.
+   */
+  files?: string[];
   /** Problems found in the artifact; any problem refuses the publish unless `force`. */
   validate?: () => Promise<string[]>;
   force?: boolean;
@@ -76,8 +82,14 @@ export async function publishArtifact(dir: string, opts: PublishOptions): Promis
   if (!config.hasToken) throw new InputError('publishing needs a token: give --token-file, set HF_TOKEN, or log in');
   const st = await fsp.stat(dir).catch(() => undefined);
   if (!st?.isDirectory()) throw new InputError('not a folder', { file: dir });
-  const files = await listArtifactFiles(dir);
-  if (!files.length) throw new InputError('the folder is empty', { file: dir });
+  const all = await listArtifactFiles(dir);
+  const wanted = opts.files ? new Set(opts.files) : undefined;
+  const files = wanted ? all.filter((f) => wanted.has(f.rel)) : all;
+  if (wanted && files.length < wanted.size) {
+    const have = new Set(files.map((f) => f.rel));
+    throw new InputError(`listed file(s) missing: ${[...wanted].filter((f) => !have.has(f)).join(', ')}`, { file: dir });
+  }
+  if (!files.length) throw new InputError(wanted ? 'the folder holds no artifact files' : 'the folder is empty', { file: dir });
 
   if (opts.validate && !opts.force) {
     const problems = await opts.validate();

@@ -1,21 +1,9 @@
 /** Non-tensor files copied from the source checkpoint into the artifact (tokenizer, templates, ...). */
 import * as path from 'path';
 import type { CheckpointSource } from './checkpoint-source';
+import { COPIED_ASSETS } from '../plan/asset-names';
 
-export const COPIED_ASSETS: readonly string[] = [
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'special_tokens_map.json',
-  'added_tokens.json',
-  'vocab.json',
-  'merges.txt',
-  'chat_template.jinja',
-  'chat_template.json',
-  'generation_config.json',
-  'preprocessor_config.json',
-  'video_preprocessor_config.json',
-  'LICENSE',
-];
+export { COPIED_ASSETS };
 
 /** Copies the assets that exist; returns their names. Sources are only read. */
 export async function copyAssets(src: CheckpointSource, outDir: string): Promise<string[]> {

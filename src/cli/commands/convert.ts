@@ -7,6 +7,8 @@ import { formatBytes, printJson, printLines } from '../output';
 import { createProgress } from '../progress';
 import { smokeFlags, smokeHook, type SmokeFlagArgs } from './smoke';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
+import { InterruptedError } from '../../convert/interrupted';
+import { interruptedError, trapInterrupts } from '../interrupt';
 
 export interface CommonPlanArgs {
   source: string;
@@ -72,7 +74,10 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
   handler: async (a) => {
     const progress = createProgress(a.json);
     const smoke = smokeHook(a);
+    const trap = trapInterrupts();
     const summary = await runConvert({
+      signal: trap.signal,
+      onNote: (m) => process.stderr.write(`mtpkit: ${m}\n`),
       beforePublish: smoke.beforePublish,
       source: a.source,
       out: a.out,
@@ -88,8 +93,14 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       policy: policyChoice(a),
       onProgress: progress.update,
       hub: hubConfigFrom(a),
-    });
-    progress.done();
+    })
+      .catch((e) => {
+        throw e instanceof InterruptedError ? interruptedError(e) : e;
+      })
+      .finally(() => {
+        trap.dispose();
+        progress.done();
+      });
     if (a.json) {
       printJson({ ok: true, ...summary, ...(smoke.report() ? { smoke: smoke.report() } : {}), throughputBytesPerSecond: summary.bytesWritten / Math.max(summary.seconds, 1e-9) });
       return;

@@ -4,6 +4,7 @@ import { publishArtifact } from '../../hub/publish';
 import { resolveHubConfig } from '../../hub/hub-config';
 import { createProgressRenderer } from '../../hub/progress';
 import { validateArtifact } from '../../artifact/validate-artifact';
+import { artifactMembers } from '../../artifact/artifact-files';
 import { printJson, printLines } from '../output';
 import { InputError } from '../../errors';
 import { unverifiedReasons } from '../../smoke/publish-gate';
@@ -46,6 +47,7 @@ export const publishCommand: CommandModule<object, PublishArgs> = {
       config,
       commitTitle: a.message,
       force: a.force,
+      files: await artifactMembers(a.artifact),
       validate: async () => (await validateArtifact(a.artifact)).problems,
       onProgress: renderer ? (e) => renderer.onProgress(e) : undefined,
     });
