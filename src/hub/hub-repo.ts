@@ -10,6 +10,7 @@ import { checkRelativePath } from '../safetensors/index-file';
 import { ByteSource } from '../safetensors/types';
 import { blobId, RepoCache, RepoFile } from './cache';
 import { downloadWholeFile } from './download';
+import { lockBlob } from './blob-lock';
 import { HubConfig, libraryParams } from './hub-config';
 import { guarded } from './hub-failure';
 import { ByteRange, RangeStore } from './range-store';
@@ -27,6 +28,8 @@ export interface ProgressEvent {
 
 export interface HubRepoOptions {
   onProgress?: (e: ProgressEvent) => void;
+  /** Another process holds the download lock of this file's blob: we wait for it. */
+  onLockWait?: (path: string) => void;
   /** fetchRanges merges ranges separated by at most this many bytes (default 1 MiB). */
   gapBytes?: number;
   /** Longest single range request; longer ranges are split and fetched concurrently (default 64 MiB). */
@@ -172,20 +175,28 @@ export class HubRepo {
     const id = blobId(f);
     const file = this.remote(f);
     await fsp.mkdir(this.cache.blobsDir, { recursive: true });
-    let last = 0;
-    await this.limit(() =>
-      downloadWholeFile(this.config, {
-        file,
-        expected: { algo: f.lfs ? 'sha256' : f.xetHash ? 'size-only' : 'git-sha1', hex: id, size: f.size },
-        incompletePath: this.cache.incompletePath(id),
-        finalPath: this.cache.blobPath(id),
-        onBytes: (done, total) => {
-          if (done > last) this.bytesFetched += done - last;
-          last = done;
-          this.opts.onProgress?.({ path: f.path, bytesDone: done, bytesTotal: total });
-        },
-      }),
-    );
+    // Another process (mtpkit or Python huggingface_hub) may be downloading the same blob: wait for it
+    // outside the concurrency limit, then use its result if it finished.
+    const lock = await lockBlob(this.cache.cacheDir, this.repo, id, this.opts.onLockWait && (() => this.opts.onLockWait!(f.path)));
+    try {
+      if (this.cache.hasBlob(id, f.size)) return;
+      let last = 0;
+      await this.limit(() =>
+        downloadWholeFile(this.config, {
+          file,
+          expected: { algo: f.lfs ? 'sha256' : f.xetHash ? 'size-only' : 'git-sha1', hex: id, size: f.size },
+          incompletePath: this.cache.incompletePath(id),
+          finalPath: this.cache.blobPath(id),
+          onBytes: (done, total) => {
+            if (done > last) this.bytesFetched += done - last;
+            last = done;
+            this.opts.onProgress?.({ path: f.path, bytesDone: done, bytesTotal: total });
+          },
+        }),
+      );
+    } finally {
+      await lock.release();
+    }
   }
 
   /**
