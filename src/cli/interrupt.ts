@@ -44,3 +44,15 @@ export function interruptedError(e: InterruptedError): MtpkitError {
   if (e.kept.length) lines.push(`resume with: ${resumeCommand()}`);
   return new MtpkitError(lines.join('\n'), {}, e.exitCode);
 }
+
+/** Runs a write with SIGINT / SIGTERM trapped; an interruption becomes the error above. */
+export async function withInterruptTrap<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const trap = trapInterrupts();
+  try {
+    return await run(trap.signal);
+  } catch (e) {
+    throw e instanceof InterruptedError ? interruptedError(e) : e;
+  } finally {
+    trap.dispose();
+  }
+}

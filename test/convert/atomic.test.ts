@@ -70,7 +70,7 @@ test('a killed convert leaves nothing at the output path; --resume reuses its fi
   }
 }, 120000);
 
-test('an existing output is refused without --force and replaced whole with it', async () => {
+test('an existing output is refused without --force; --force replaces an artifact whole but never a folder of other files', async () => {
   const out = path.join(tmp, 'existing');
   fs.mkdirSync(out);
   fs.writeFileSync(path.join(out, 'keep.txt'), 'x');
@@ -78,11 +78,15 @@ test('an existing output is refused without --force and replaced whole with it',
   const refused = await runCli(['convert', fixture, out]);
   expect(refused.code).toBe(2);
   expect(refused.stderr).toMatch(/already exists.*--force/);
+  const notAnArtifact = await runCli(['convert', fixture, out, '--force']);
+  expect(notAnArtifact.code).toBe(2);
   expect(fs.readFileSync(path.join(out, 'keep.txt'), 'utf8')).toBe('x');
+  fs.rmSync(path.join(out, 'keep.txt'));
+  expect((await runCli(['convert', fixture, out, '--force', '--json'])).code).toBe(0);
+  fs.writeFileSync(path.join(out, 'model.safetensors'), 'an older, broken shard');
   const forced = await runCli(['convert', fixture, out, '--force', '--json']);
   expect(forced.code).toBe(0);
-  expect(fs.existsSync(path.join(out, 'keep.txt'))).toBe(false);
-  expect(fs.existsSync(path.join(out, 'model.safetensors'))).toBe(true);
+  expect(fs.statSync(path.join(out, 'model.safetensors')).size).toBeGreaterThan(100);
 });
 
 test('bad input leaves no partial folder and no output', async () => {

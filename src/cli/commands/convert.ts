@@ -7,8 +7,7 @@ import { formatBytes, printJson, printLines } from '../output';
 import { createProgress } from '../progress';
 import { smokeFlags, smokeHook, type SmokeFlagArgs } from './smoke';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
-import { InterruptedError } from '../../convert/interrupted';
-import { interruptedError, trapInterrupts } from '../interrupt';
+import { withInterruptTrap } from '../interrupt';
 
 export interface CommonPlanArgs {
   source: string;
@@ -74,33 +73,27 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
   handler: async (a) => {
     const progress = createProgress(a.json);
     const smoke = smokeHook(a);
-    const trap = trapInterrupts();
-    const summary = await runConvert({
-      signal: trap.signal,
-      onNote: (m) => process.stderr.write(`mtpkit: ${m}\n`),
-      beforePublish: smoke.beforePublish,
-      source: a.source,
-      out: a.out,
-      force: a.force,
-      resume: a.resume,
-      mtpLayout: a['mtp-layout'],
-      threads: a.threads,
-      rounding: a.rounding,
-      maxShardBytes: a['max-shard-bytes'],
-      vision: a.vision,
-      mtp: a.mtp,
-      dtype: a.dtype,
-      policy: policyChoice(a),
-      onProgress: progress.update,
-      hub: hubConfigFrom(a),
-    })
-      .catch((e) => {
-        throw e instanceof InterruptedError ? interruptedError(e) : e;
-      })
-      .finally(() => {
-        trap.dispose();
-        progress.done();
-      });
+    const summary = await withInterruptTrap((signal) =>
+      runConvert({
+        signal,
+        onNote: (m) => process.stderr.write(`mtpkit: ${m}\n`),
+        beforePublish: smoke.beforePublish,
+        source: a.source,
+        out: a.out,
+        force: a.force,
+        resume: a.resume,
+        mtpLayout: a['mtp-layout'],
+        threads: a.threads,
+        rounding: a.rounding,
+        maxShardBytes: a['max-shard-bytes'],
+        vision: a.vision,
+        mtp: a.mtp,
+        dtype: a.dtype,
+        policy: policyChoice(a),
+        onProgress: progress.update,
+        hub: hubConfigFrom(a),
+      }),
+    ).finally(() => progress.done());
     if (a.json) {
       printJson({ ok: true, ...summary, ...(smoke.report() ? { smoke: smoke.report() } : {}), throughputBytesPerSecond: summary.bytesWritten / Math.max(summary.seconds, 1e-9) });
       return;

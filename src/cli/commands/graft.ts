@@ -6,6 +6,7 @@ import { printJson } from '../output';
 import { createProgress } from '../progress';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
 import { printSummary, writeOptions, type WriteArgs } from './convert';
+import { withInterruptTrap } from '../interrupt';
 
 interface GraftArgs extends HubArgs, WriteArgs, SmokeFlagArgs {
   trunk: string;
@@ -28,20 +29,23 @@ export const graftCommand: CommandModule<object, GraftArgs> = {
   handler: async (a) => {
     const progress = createProgress(a.json);
     const smoke = smokeHook(a);
-    const summary = await runGraft({
-      beforePublish: smoke.beforePublish,
-      trunk: a.trunk,
-      mtpSource: a['mtp-source'],
-      out: a.out,
-      force: a.force,
-      resume: a.resume,
-      threads: a.threads,
-      rounding: a.rounding,
-      policy: { spec: a.policy, overrides: a.override },
-      onProgress: progress.update,
-      hub: hubConfigFrom(a),
-    });
-    progress.done();
+    const summary = await withInterruptTrap((signal) =>
+      runGraft({
+        signal,
+        onNote: (m) => process.stderr.write(`mtpkit: ${m}\n`),
+        beforePublish: smoke.beforePublish,
+        trunk: a.trunk,
+        mtpSource: a['mtp-source'],
+        out: a.out,
+        force: a.force,
+        resume: a.resume,
+        threads: a.threads,
+        rounding: a.rounding,
+        policy: { spec: a.policy, overrides: a.override },
+        onProgress: progress.update,
+        hub: hubConfigFrom(a),
+      }),
+    ).finally(() => progress.done());
     if (a.json) printJson({ ok: true, ...summary, ...(smoke.report() ? { smoke: smoke.report() } : {}) });
     else printSummary(summary);
   },
