@@ -83,7 +83,12 @@ export async function startPartialDir(dir: string, planHash: string, settings: R
     }
     // Nothing but verified shards survives: a stale layout's shards or a killed writer's temp file
     // would otherwise be renamed into the artifact with everything else.
-    for (const e of entries) if (!kept.has(e)) await fsp.rm(path.join(dir, e), { recursive: true, force: true });
+    // The manifest stays while it names kept shards (ResumeLog rewrites it); a shard it names that is
+    // gone later is simply recomputed.
+    for (const e of entries) {
+      if (kept.has(e) || (e === RESUME_FILE && kept.size)) continue;
+      await fsp.rm(path.join(dir, e), { recursive: true, force: true });
+    }
   }
   await fsp.mkdir(dir, { recursive: true });
   return { kept, note };
@@ -96,9 +101,8 @@ export class ResumeLog {
 
   constructor(private readonly dir: string, private readonly planHash: string, private readonly settings: RunSettings, kept: Map<string, FileDigest>) {
     for (const [f, d] of kept) this.shards[f] = d;
-    // Written at once, so that even a run killed before its first shard leaves a manifest that says
-    // which settings its partial folder belongs to.
-    if (kept.size) void this.save();
+    // Rewritten at once without the shards that failed their check.
+    if (kept.size) this.save().catch(() => undefined);
   }
 
   record(file: string, digest: FileDigest): Promise<void> {
