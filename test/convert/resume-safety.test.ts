@@ -129,3 +129,19 @@ test('case 3: SIGINT keeps the finished shards in a resume manifest, prints them
   expect([...summary.reusedShards].sort()).toEqual(kept);
   await expectExactArtifact(out, summary);
 }, 300000);
+
+test('SIGTERM is handled the same way (exit 143); a run that kept nothing leaves no partial folder and no lock', async () => {
+  const out = path.join(tmp, 'term');
+  const partial = partialDirFor(out);
+  const run = spawnCli(['convert', src, out, '--max-shard-bytes', SHARD]);
+  await waitWhileRunning(run.child, () => fs.existsSync(partial), 'the partial folder');
+  run.child.kill('SIGTERM');
+  const r = await run.done;
+  expect(r.code).toBe(143);
+  const m = r.stderr.match(/interrupted by SIGTERM(?: before any shard was finished; nothing was kept|: kept (\d+) finished shard)/);
+  expect(m).not.toBeNull();
+  if (m![1]) expect(recorded(partial)).toHaveLength(Number(m![1]));
+  else expect(fs.existsSync(partial)).toBe(false);
+  expect(list(tmp).filter((f) => f.includes('mtpkit-lock'))).toEqual([]);
+  expect(fs.existsSync(out)).toBe(false);
+}, 300000);
