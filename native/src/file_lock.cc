@@ -1,8 +1,9 @@
 // flock(2) on a file descriptor opened by Node (fs.open): the advisory lock Python's `filelock`
 // package takes on POSIX (UnixFileLock), which huggingface_hub uses for its cache's `.locks/` files
 // (huggingface/huggingface_hub src/huggingface_hub/file_download.py). Node has no flock of its own.
-// Non-blocking only: JS polls, so no libuv thread ever blocks on a lock. The kernel drops the lock
-// when the process dies (even by SIGKILL), so a crashed holder never leaves a stale lock behind.
+// Closing the descriptor releases the lock. Non-blocking only: JS polls, so no libuv thread ever
+// blocks on a lock. The kernel drops the lock when the process dies (even by SIGKILL), so a crashed
+// holder never leaves a stale lock behind.
 #include <napi.h>
 
 #include <cerrno>
@@ -51,25 +52,10 @@ Napi::Value TryFlockExclusive(const Napi::CallbackInfo& info) {
 #endif
 }
 
-// unflock(fd): releases the lock (closing the fd releases it too).
-Napi::Value Unflock(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const int fd = FdArg(info);
-  if (fd < 0) {
-    Napi::TypeError::New(env, "unflock(fd): fd must be a non-negative integer").ThrowAsJavaScriptException();
-    return env.Null();
-  }
-#if !defined(_WIN32)
-  if (flock(fd, LOCK_UN) != 0) return ThrowErrno(env, "flock(LOCK_UN)", errno);
-#endif
-  return env.Undefined();
-}
-
 }  // namespace
 
 void InitFileLock(Napi::Env env, Napi::Object exports) {
   exports.Set("tryFlockExclusive", Napi::Function::New(env, TryFlockExclusive));
-  exports.Set("unflock", Napi::Function::New(env, Unflock));
 }
 
 }  // namespace mtpkit

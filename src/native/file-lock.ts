@@ -11,7 +11,6 @@ import { nativeAddon } from './addon';
 
 interface FlockAddon {
   tryFlockExclusive(fd: number): boolean;
-  unflock(fd: number): void;
 }
 
 export interface LockOwner {
