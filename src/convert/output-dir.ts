@@ -71,7 +71,7 @@ function commandLine(): string {
 }
 
 /** Takes the output's lock or says who holds it. A dead holder's lock is free (the kernel dropped it). */
-export async function lockOutput(out: string): Promise<HeldLock> {
+export async function lockOutput(out: string, note?: (message: string) => void): Promise<HeldLock> {
   const file = outputLockPath(out);
   let held: HeldLock | undefined;
   try {
@@ -79,7 +79,10 @@ export async function lockOutput(out: string): Promise<HeldLock> {
   } catch (e) {
     throw (e as NodeJS.ErrnoException).code ? writeError(file, e) : e;
   }
-  if (held) return held;
+  if (held) {
+    if (!held.locked) note?.(`the file system of ${path.dirname(file)} has no file locks: this output is not protected against a concurrent convert`);
+    return held;
+  }
   const o = await readLockOwner(file);
   const who = o ? `pid ${o.pid} on host ${o.host}, started ${o.started}${o.command ? `: ${o.command}` : ''}` : `see ${file}`;
   throw new MtpkitError(

@@ -69,7 +69,7 @@ export async function writeArtifact(
   const layout: ArtifactLayout = layoutArtifact(plan.tensors, opts.mtpLayout ?? 'sidecar', opts.maxShardBytes);
   const partial = partialDirFor(opts.out);
   await prepareOutputParent(opts.out);
-  const lock = await lockOutput(opts.out);
+  const lock = await lockOutput(opts.out, opts.onNote);
   let log: ResumeLog | undefined;
   try {
     const id = await runIdentity(src, plan, layout, { rounding: opts.rounding, maxShardBytes: opts.maxShardBytes });

@@ -23,6 +23,8 @@ export interface LockOwner {
 
 export interface HeldLock {
   readonly path: string;
+  /** False when the file system has no flock (e.g. some FUSE / SMB mounts): the caller runs unlocked. */
+  readonly locked: boolean;
   release(): Promise<void>;
 }
 
@@ -37,7 +39,13 @@ export interface LockOptions {
   removeOnRelease?: boolean;
   /** File mode when created (huggingface_hub uses 0o664 so a group sharing a cache can wait on it). */
   mode?: number;
+  /** The flock call (tests replace it to play a file system without locks). */
+  flock?: (fd: number) => boolean;
 }
+
+const errno = os.constants.errno as Record<string, number | undefined>;
+/** flock errors that mean "this file system cannot lock", not "something is wrong". */
+const UNSUPPORTED = new Set(['ENOLCK', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS'].map((n) => errno[n]).filter((n): n is number => n !== undefined));
 
 export function currentOwner(command?: string): LockOwner {
   return { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), command };
@@ -51,7 +59,7 @@ function lockError(file: string, e: unknown): MtpkitError {
 
 /** Takes the lock if free; undefined when someone else holds it. */
 export async function tryLock(file: string, opts: LockOptions = {}): Promise<HeldLock | undefined> {
-  const addon = nativeAddon<FlockAddon>();
+  const flock = opts.flock ?? ((fd: number) => nativeAddon<FlockAddon>().tryFlockExclusive(fd));
   for (;;) {
     let fh: fsp.FileHandle;
     try {
@@ -61,9 +69,12 @@ export async function tryLock(file: string, opts: LockOptions = {}): Promise<Hel
     }
     let taken: boolean;
     try {
-      taken = addon.tryFlockExclusive(fh.fd);
+      taken = flock(fh.fd);
     } catch (e) {
       await fh.close();
+      const n = (e as { errno?: number }).errno;
+      // Refusing to work there at all would be worse than the lock-less behaviour of before.
+      if (n !== undefined && UNSUPPORTED.has(n)) return { path: file, locked: false, release: async () => undefined };
       throw lockError(file, e);
     }
     if (!taken) {
@@ -84,6 +95,7 @@ export async function tryLock(file: string, opts: LockOptions = {}): Promise<Hel
     let released = false;
     return {
       path: file,
+      locked: true,
       release: async () => {
         if (released) return;
         released = true;

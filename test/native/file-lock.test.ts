@@ -45,3 +45,17 @@ const hasFlock = spawnSync('flock', ['--version']).status === 0;
   expect(spawnSync('flock', ['-n', file, 'true']).status).toBe(1); // and now we exclude it
   await held.release();
 });
+
+test('a file system without flock runs unlocked (as before locks existed); any other flock error is an error', async () => {
+  const file = path.join(tmp, 'c.lock');
+  const failing = (name: string) => () => {
+    throw Object.assign(new Error(`flock: ${name}`), { errno: os.constants.errno[name as keyof typeof os.constants.errno] });
+  };
+  const unlocked = await tryLock(file, { flock: failing('ENOLCK') });
+  expect(unlocked).toMatchObject({ locked: false });
+  await unlocked!.release();
+  await expect(tryLock(file, { flock: failing('EBADF') })).rejects.toThrow(/cannot take the lock: flock: EBADF/);
+  const real = await tryLock(file);
+  expect(real).toMatchObject({ locked: true });
+  await real!.release();
+});
