@@ -1,7 +1,9 @@
 /** Builds the whole conversion plan (sanitize + policy) from a source's headers and config. */
 import { InputError } from '../errors';
 import type { TensorInfo } from '../safetensors/types';
-import { parseTextConfig, type TextConfig } from '../arch/text-config';
+import type { TextConfig } from '../arch/text-config';
+import { parseModelDims } from '../arch/parse-model-dims';
+import { checkExpectedTensors, usesHfNaming } from '../sanitize/expected-check';
 import { planSanitize, type SanitizeOptions, type SanitizePlan } from '../sanitize/plan-sanitize';
 import type { PlannedTensor } from '../plan/types';
 import { applyPolicy, type PolicyChoice, type PolicySummary } from './apply-policy';
@@ -28,8 +30,15 @@ export function buildConversionPlan(
   opts: PlanOptions,
 ): ConversionPlan {
   if (!config) throw new InputError('config.json is missing; a checkpoint folder needs one', { file: source });
-  const text = parseTextConfig(config, `${source}/config.json`);
+  const dims = parseModelDims(config, `${source}/config.json`);
+  const text = dims.text;
   const { tensors: planned, ...sanitize } = planSanitize(tensors, text, { ...opts, sourceLabel: source });
+  checkExpectedTensors(planned, dims, {
+    file: source,
+    mtpLayers: sanitize.configPatch.mtp_num_hidden_layers ?? text.mtpNumHiddenLayers,
+    select: opts.select,
+    hfNaming: usesHfNaming(tensors.keys(), dims),
+  });
   const { tensors: decided, summary, reports } = applyPolicy(planned, text, opts.policy);
   return { source, config, text, sanitize, policy: summary, tensors: decided, reports };
 }

@@ -6,6 +6,19 @@ export const QWEN3_NEXT: ArchProfile = {
   modelTypes: ['qwen3_next'],
   classNames: ['Qwen3NextForCausalLM'],
   mlxTextPrefix: '',
+  hfModelPrefix: 'model.',
   hasVision: false,
   moe: true,
+  requiresExperts: false,
+  // qwen3_next.py: a layer is sparse unless listed in mlp_only_layers, every decoder_sparse_step-th layer.
+  sparseLayer: (layer, text) => {
+    const mlpOnly = Array.isArray(text.mlp_only_layers) ? (text.mlp_only_layers as unknown[]) : [];
+    const step = typeof text.decoder_sparse_step === 'number' && Number.isFinite(text.decoder_sparse_step) ? text.decoder_sparse_step : 1;
+    return !mlpOnly.includes(layer) && (layer + 1) % step === 0;
+  },
+  // Fused projections: in_proj_qkvz [2·nk·dk + 2·nv·dv], in_proj_ba [2·nv].
+  gdnProjections: (d) => [
+    { name: 'in_proj_qkvz', rows: 2 * d.nk * d.dk + 2 * d.nv * d.dv },
+    { name: 'in_proj_ba', rows: 2 * d.nv },
+  ],
 };
