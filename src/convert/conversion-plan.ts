@@ -6,7 +6,8 @@ import { parseModelDims } from '../arch/parse-model-dims';
 import { checkExpectedTensors, usesHfNaming } from '../sanitize/expected-check';
 import { planSanitize, type SanitizeOptions, type SanitizePlan } from '../sanitize/plan-sanitize';
 import type { PlannedTensor } from '../plan/types';
-import { applyPolicy, type PolicyChoice, type PolicySummary } from './apply-policy';
+import { applyPolicy, resolvePolicyChoice, type PolicyChoice, type PolicySummary } from './apply-policy';
+import { checkOverrides, refuseNeededDrops } from './override-checks';
 
 export interface ConversionPlan {
   source: string;
@@ -40,5 +41,7 @@ export function buildConversionPlan(
     hfNaming: usesHfNaming(tensors.keys(), dims),
   });
   const { tensors: decided, summary, reports } = applyPolicy(planned, text, opts.policy);
+  refuseNeededDrops(decided, text);
+  reports.push(...checkOverrides(decided, text, resolvePolicyChoice(opts.policy)));
   return { source, config, text, sanitize, policy: summary, tensors: decided, reports };
 }
