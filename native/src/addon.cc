@@ -4,6 +4,7 @@
 namespace mtpkit {
 void InitConvert(Napi::Env env, Napi::Object exports);
 void InitQuantize(Napi::Env env, Napi::Object exports);
+void InitFinite(Napi::Env env, Napi::Object exports);
 void InitEngineKernels(Napi::Env env, Napi::Object exports);
 void InitEngine(Napi::Env env, Napi::Object exports);
 }  // namespace mtpkit
@@ -11,6 +12,7 @@ void InitEngine(Napi::Env env, Napi::Object exports);
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mtpkit::InitConvert(env, exports);
   mtpkit::InitQuantize(env, exports);
+  mtpkit::InitFinite(env, exports);
   mtpkit::InitEngineKernels(env, exports);
   mtpkit::InitEngine(env, exports);
   return exports;
