@@ -5,6 +5,9 @@
  * produces). The one source of the expected tensor set for conversion, validation and the engine.
  */
 import type { ModelDims } from './model-dims';
+
+/** The sizes the modules depend on (everything of ModelDims but the parsed text config). */
+export type ShapeDims = Omit<ModelDims, 'text'>;
 import { archProfile } from './registry';
 
 export interface LinearSpec {
@@ -28,7 +31,7 @@ export type ModuleSpec = LinearSpec | VectorSpec;
 const lin = (name: string, rows: number, cols: number, experts = 0): LinearSpec => ({ kind: 'linear', name, rows, cols, experts });
 const vec = (name: string, shape: number[]): VectorSpec => ({ kind: 'vector', name, shape });
 
-function layerModules(d: ModelDims, p: string, full: boolean, moe: boolean): ModuleSpec[] {
+function layerModules(d: ShapeDims, p: string, full: boolean, moe: boolean): ModuleSpec[] {
   const H = d.hidden;
   const out: ModuleSpec[] = [vec(`${p}input_layernorm.weight`, [H]), vec(`${p}post_attention_layernorm.weight`, [H])];
   if (full) {
@@ -77,7 +80,7 @@ function layerModules(d: ModelDims, p: string, full: boolean, moe: boolean): Mod
 }
 
 /** The trunk: embedding, final norm, lm_head unless tied, every decoder layer. */
-export function trunkModules(d: ModelDims): ModuleSpec[] {
+export function trunkModules(d: ShapeDims): ModuleSpec[] {
   const out: ModuleSpec[] = [lin('embed_tokens', d.vocab, d.hidden), vec('norm.weight', [d.hidden])];
   if (!d.tie) out.push(lin('lm_head', d.vocab, d.hidden));
   for (let i = 0; i < d.layers; i++) out.push(...layerModules(d, `layers.${i}.`, d.layerFull[i], d.layerMoe[i]));
@@ -85,7 +88,7 @@ export function trunkModules(d: ModelDims): ModuleSpec[] {
 }
 
 /** The MTP head with `layers` layers (always full attention; MoE in MoE models). */
-export function mtpModules(d: ModelDims, layers = d.mtpLayers): ModuleSpec[] {
+export function mtpModules(d: ShapeDims, layers = d.mtpLayers): ModuleSpec[] {
   if (layers <= 0) return [];
   const H = d.hidden;
   const out: ModuleSpec[] = [

@@ -35,6 +35,11 @@ export interface ArchProfile {
   moe: boolean;
   /** The config must declare experts (num_experts > 0). */
   requiresExperts: boolean;
+  /**
+   * Layer-relative modules that route tokens (role `router`): mlx-lm's quant_predicate for the MoE families
+   * keeps them at 8 bits (ml-explore/mlx-lm mlx_lm/models/qwen3_5_moe.py, qwen3_next.py).
+   */
+  routerModules: readonly string[];
   /** Whether decoder layer `layer` has a sparse MoE MLP, given that the config declares experts. */
   sparseLayer(layer: number, text: Record<string, unknown>): boolean;
   /** The GDN input projections of a linear-attention layer, in the MLX layout. */

@@ -7,6 +7,7 @@ import { Checkpoint } from '../../src/safetensors/checkpoint';
 import { parseModelDims } from '../../src/arch/parse-model-dims';
 import { expectedTensors, hfName } from '../../src/arch/expected-tensors';
 import { planSanitize } from '../../src/sanitize/plan-sanitize';
+import { describeTensor } from '../../src/arch/tensor-facts';
 import { expectedMlxTensors } from '../support/expected-mlx';
 
 const FIX = path.join(__dirname, '..', '..', 'fixtures');
@@ -42,4 +43,18 @@ test('sidecar naming puts the head under mtp.* and leaves the trunk alone', () =
   expect(names.filter((n) => n.startsWith('mtp.'))).toHaveLength(15);
   expect(names.filter((n) => n.includes('language_model.mtp.'))).toEqual([]);
   expect(names).toContain('language_model.model.layers.3.self_attn.q_proj.weight');
+});
+
+test.each(['qwen36-moe', 'qwen3-next'])('%s: the profile\'s routers are exactly the router and shared-expert gate linears', (variant) => {
+  const config = require(path.join(FIX, variant, 'config.json'));
+  const dims = parseModelDims(config);
+  const routers = [...expectedTensors(dims, { mtpLayers: 1 }).values()].filter((e) => {
+    const f = describeTensor(e.name, dims.text);
+    return f.role === 'router' || f.subRole === 'router';
+  });
+  const independent = [...expectedTensors(dims, { mtpLayers: 1 }).keys()].filter((n) => /\.mlp\.(gate|shared_expert_gate)\.weight$/.test(n));
+  expect(routers.map((e) => e.name).sort()).toEqual(independent.sort());
+  // 4 decoder layers + 1 MTP layer, two routers each.
+  expect(independent).toHaveLength(10);
+  for (const e of routers) expect(e.shape).toEqual([e.name.endsWith('shared_expert_gate.weight') ? 1 : dims.nExperts, dims.hidden]);
 });

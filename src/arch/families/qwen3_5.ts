@@ -13,6 +13,12 @@ export function splitGdnProjections(d: GdnDims): GdnProjection[] {
   ];
 }
 
+/**
+ * The router and the shared expert's gate. mlx-lm's qwen3_5.py builds the sparse MoE block itself when the
+ * config has experts, so the dense family names the same routers.
+ */
+export const QWEN_ROUTERS: readonly string[] = ['mlp.gate', 'mlp.shared_expert_gate'];
+
 export const QWEN3_5: ArchProfile = {
   id: 'qwen3_5',
   modelTypes: ['qwen3_5', 'qwen3_5_text'],
@@ -21,6 +27,7 @@ export const QWEN3_5: ArchProfile = {
   hfModelPrefix: 'model.language_model.',
   hasVision: true,
   moe: false,
+  routerModules: QWEN_ROUTERS,
   requiresExperts: false,
   sparseLayer: () => true,
   gdnProjections: splitGdnProjections,

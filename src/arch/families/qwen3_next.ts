@@ -1,5 +1,6 @@
 /** Qwen3-Next (ml-explore/mlx-lm mlx_lm/models/qwen3_next.py): flat config, no wrapper, no vision, MoE. */
 import type { ArchProfile } from '../profile';
+import { QWEN_ROUTERS } from './qwen3_5';
 
 export const QWEN3_NEXT: ArchProfile = {
   id: 'qwen3_next',
@@ -9,6 +10,7 @@ export const QWEN3_NEXT: ArchProfile = {
   hfModelPrefix: 'model.',
   hasVision: false,
   moe: true,
+  routerModules: QWEN_ROUTERS,
   requiresExperts: false,
   // qwen3_next.py: a layer is sparse unless listed in mlp_only_layers, every decoder_sparse_step-th layer.
   sparseLayer: (layer, text) => {
