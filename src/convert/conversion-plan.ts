@@ -3,7 +3,8 @@ import { InputError } from '../errors';
 import type { TensorInfo } from '../safetensors/types';
 import type { TextConfig } from '../arch/text-config';
 import { parseModelDims } from '../arch/parse-model-dims';
-import { checkExpectedTensors, usesHfNaming } from '../sanitize/expected-check';
+import { checkExpectedTensors, mtpLayersToExpect, usesHfNaming } from '../sanitize/expected-check';
+import { declaredMtpLayers } from '../arch/summary';
 import { planSanitize, type SanitizeOptions, type SanitizePlan } from '../sanitize/plan-sanitize';
 import type { PlannedTensor } from '../plan/types';
 import { applyPolicy, resolvePolicyChoice, type PolicyChoice, type PolicySummary } from './apply-policy';
@@ -36,7 +37,13 @@ export function buildConversionPlan(
   const { tensors: planned, ...sanitize } = planSanitize(tensors, text, { ...opts, sourceLabel: source });
   checkExpectedTensors(planned, dims, {
     file: source,
-    mtpLayers: sanitize.configPatch.mtp_num_hidden_layers ?? text.mtpNumHiddenLayers,
+    mtpLayers: mtpLayersToExpect({
+      declared: declaredMtpLayers(config),
+      found: sanitize.configPatch.mtp_num_hidden_layers ?? text.mtpNumHiddenLayers,
+      drop: opts.mtp === 'drop',
+      nested: text.nested,
+      file: source,
+    }),
     select: opts.select,
     hfNaming: usesHfNaming(tensors.keys(), dims),
   });

@@ -66,3 +66,18 @@ export function usesHfNaming(names: Iterable<string>, d: ModelDims): boolean {
   for (const n of names) if (n.startsWith(p)) return true;
   return false;
 }
+
+/**
+ * The MTP layers the output must have. A config that states `mtp_num_hidden_layers` must agree with the
+ * head's tensors (a missing or extra layer is a damaged or mislabelled checkpoint); one that does not
+ * state it (Qwen3-Next) takes the count from the tensors. `--mtp drop` wants none.
+ */
+export function mtpLayersToExpect(opts: { declared?: number; found: number; drop: boolean; nested: boolean; file: string }): number {
+  if (opts.drop) return 0;
+  if (opts.declared === undefined || opts.declared === opts.found) return opts.found;
+  const fix = opts.declared === 0 ? '; to convert without the head use --mtp drop' : '';
+  throw new InputError(
+    `config.json declares ${opts.declared} MTP layer(s) but the checkpoint's mtp.* tensors hold ${opts.found}${fix}`,
+    { file: `${opts.file}/config.json`, field: `${opts.nested ? 'text_config.' : ''}mtp_num_hidden_layers` },
+  );
+}

@@ -71,6 +71,16 @@ describe('case 4: the source must hold exactly the tensors of its architecture (
     expect(err.message).toContain('unexpected tensor');
   });
 
+  test.each([[2], [0]])('a config declaring %d MTP layers while the head has 1 is refused naming the field', async (layers) => {
+    const src = fresh('qwen35-dense');
+    editJsonFile(src, 'config.json', (c) => (c.text_config.mtp_num_hidden_layers = layers));
+    const err = await convertError(src);
+    expect(err.place.field).toBe('text_config.mtp_num_hidden_layers');
+    expect(err.message).toContain(`declares ${layers} MTP layer(s) but the checkpoint's mtp.* tensors hold 1`);
+    // --mtp drop converts it without the head.
+    if (layers === 0) await runConvert(convertOptions(src, out(), { mtp: 'drop' }));
+  });
+
   test('graft: an MTP source missing one head tensor is refused', async () => {
     const src = fresh('qwen35-dense');
     await dropTensors(src, 'mtp.fc.weight');
