@@ -7,7 +7,7 @@ import type { TensorInfo } from '../safetensors/types';
 import type { ModelDims } from '../arch/model-dims';
 import { expectedTensors, formatShape, quantizedShapes, type ExpectedTensor } from '../arch/expected-tensors';
 import { isMtpTensor, isVisionTensor } from '../plan/tensor-names';
-import type { ResolvedSpec } from './validate-quantization';
+import { checkQuantization, type ResolvedSpec } from './validate-quantization';
 import { listSome, type MtpPlacement } from './validate-mtp';
 
 export interface TensorSetInput {
@@ -77,4 +77,13 @@ export function checkTensorSet(input: TensorSetInput): string[] {
     problems.push(`${unexpected[0].shard}: ${unexpected.length} tensor(s) ${dims.arch} has no place for: ${listSome(unexpected.map((t) => t.name))}`);
   }
   return problems;
+}
+
+/**
+ * The same judgement on an MLX trunk about to be reused as is (graft): its quantization block vs its
+ * packed tensors, then its tensor set and shapes. The first problem is returned (undefined: none).
+ */
+export function trunkProblem(dims: ModelDims, config: Record<string, unknown>, trunk: ReadonlyMap<string, TensorInfo>): string | undefined {
+  const q = checkQuantization({ config, trunk });
+  return q.problems[0] ?? checkTensorSet({ dims, trunk, mtp: 'none', specs: q.specs })[0];
 }

@@ -92,6 +92,19 @@ describe('case 4: the source must hold exactly the tensors of its architecture (
   });
 });
 
+test('graft: a trunk missing one q_proj is refused before anything is linked', async () => {
+  const trunk = path.join(tmp, `trunk-${n++}`);
+  await runConvert(convertOptions(path.join(__dirname, '..', '..', 'fixtures', 'qwen35-dense'), trunk, { mtp: 'drop', policy: { spec: 'uniform' } }));
+  const m = 'language_model.model.layers.3.self_attn.q_proj';
+  await dropTensors(trunk, `${m}.weight`, `${m}.scales`, `${m}.biases`);
+  const dest = out();
+  const r = await runCli(['graft', trunk, path.join(__dirname, '..', '..', 'fixtures', 'qwen35-dense'), dest]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain(`'${m}.weight'`);
+  expect(r.stderr).toContain('not a complete qwen3_5 model');
+  expect(fs.existsSync(dest)).toBe(false);
+});
+
 describe('case 5: shapes against the config, architectures and dtypes (plan time)', () => {
   test('hidden_size 128 with 64-wide tensors: refused naming a tensor, its shape and the implied one', async () => {
     const src = fresh('qwen35-dense');
