@@ -20,7 +20,11 @@ export interface ExpectedCheckOptions {
   hfNaming: boolean;
 }
 
-const sourceOf = (t: PlannedTensor): string => t.sources.map((s) => `'${s.tensor}' ${formatShape(s.shape)}`).join(', ');
+/** The sources of a planned tensor, for messages (a stack of many experts is abbreviated). */
+function sourceOf(t: PlannedTensor): string {
+  const listed = t.sources.slice(0, 2).map((s) => `'${s.tensor}' ${formatShape(s.shape)}`).join(', ');
+  return t.sources.length > 2 ? `${listed} and ${t.sources.length - 2} more stacked` : listed;
+}
 
 export function checkExpectedTensors(planned: readonly PlannedTensor[], d: ModelDims, opts: ExpectedCheckOptions): void {
   const expected = expectedTensors(d, { mtpLayers: opts.mtpLayers, mtp: 'inline' });
