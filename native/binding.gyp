@@ -5,6 +5,7 @@
       "sources": [
         "src/addon.cc",
         "src/convert.cc",
+        "src/finite.cc",
         "src/quantize.cc",
         "src/file_lock.cc",
         "<!@(node -p \"require('fs').readdirSync('src/engine', { recursive: true }).filter(f => f.endsWith('.cc')).sort().map(f => 'src/engine/' + f.split(require('path').sep).join('/')).join(' ')\")"

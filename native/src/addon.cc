@@ -4,6 +4,7 @@
 namespace mtpkit {
 void InitConvert(Napi::Env env, Napi::Object exports);
 void InitQuantize(Napi::Env env, Napi::Object exports);
+void InitFinite(Napi::Env env, Napi::Object exports);
 void InitEngineKernels(Napi::Env env, Napi::Object exports);
 void InitEngine(Napi::Env env, Napi::Object exports);
 void InitFileLock(Napi::Env env, Napi::Object exports);
@@ -12,6 +13,7 @@ void InitFileLock(Napi::Env env, Napi::Object exports);
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mtpkit::InitConvert(env, exports);
   mtpkit::InitQuantize(env, exports);
+  mtpkit::InitFinite(env, exports);
   mtpkit::InitEngineKernels(env, exports);
   mtpkit::InitEngine(env, exports);
   mtpkit::InitFileLock(env, exports);

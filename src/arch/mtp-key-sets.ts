@@ -8,6 +8,7 @@ import type { Architecture } from './architecture';
 import { archProfile } from './registry';
 import type { TextConfig } from './text-config';
 import type { QuantMode } from '../plan/types';
+import { mtpModules as headModules, type ShapeDims } from './expected-modules';
 
 export type MtpLayout = 'sidecar' | 'inline';
 
@@ -30,29 +31,31 @@ export function isMoeMtp(cfg: MtpKeyConfig): boolean {
   return (cfg.numExperts ?? 0) > 0;
 }
 
-/** Every module of the head, for `mtp_num_hidden_layers` layers (0 layers: an empty set). */
+/**
+ * Every module of the head, for `mtp_num_hidden_layers` layers (0 layers: an empty set), read from the
+ * architecture's expected modules (expected-modules.ts). Only names matter here, so the sizes are
+ * placeholders; a MoE head has a shared expert unless the config sets its size to 0.
+ */
 export function mtpModules(cfg: MtpKeyConfig): MtpModuleSet {
   const n = cfg.mtpNumHiddenLayers;
   if (!Number.isInteger(n) || n < 0) throw new InputError(`mtp_num_hidden_layers must be a non-negative integer, got ${n}`, { field: 'mtp_num_hidden_layers' });
-  if (n === 0) return { linears: [], norms: [] };
-  const linears = ['mtp.fc'];
-  const norms = ['mtp.pre_fc_norm_embedding', 'mtp.pre_fc_norm_hidden', 'mtp.norm'];
-  for (let l = 0; l < n; l++) {
-    const p = `mtp.layers.${l}`;
-    norms.push(`${p}.input_layernorm`, `${p}.post_attention_layernorm`, `${p}.self_attn.q_norm`, `${p}.self_attn.k_norm`);
-    linears.push(...['q_proj', 'k_proj', 'v_proj', 'o_proj'].map((m) => `${p}.self_attn.${m}`));
-    if (isMoeMtp(cfg)) {
-      linears.push(`${p}.mlp.gate`, ...['gate_proj', 'up_proj', 'down_proj'].map((m) => `${p}.mlp.switch_mlp.${m}`));
-      // Every Qwen MoE in this family has a shared expert; a config may say 0 to opt out.
-      if (cfg.sharedExpertIntermediateSize !== 0) {
-        linears.push(...['gate_proj', 'up_proj', 'down_proj'].map((m) => `${p}.mlp.shared_expert.${m}`), `${p}.mlp.shared_expert_gate`);
-      }
-    } else {
-      linears.push(...['gate_proj', 'up_proj', 'down_proj'].map((m) => `${p}.mlp.${m}`));
-    }
+  const experts = isMoeMtp(cfg) ? 1 : 0;
+  const dims = { ...NAMES_ONLY, nExperts: experts, sharedInter: experts && cfg.sharedExpertIntermediateSize !== 0 ? 1 : 0, mtpLayers: n };
+  const linears: string[] = [];
+  const norms: string[] = [];
+  for (const m of headModules(dims, n)) {
+    if (m.kind === 'linear') linears.push(m.name);
+    else norms.push(m.name.slice(0, -'.weight'.length));
   }
   return { linears, norms };
 }
+
+/** Sizes that only feed shapes, for name-only uses of the expected modules. */
+const NAMES_ONLY: Omit<ShapeDims, 'nExperts' | 'sharedInter' | 'mtpLayers'> = {
+  arch: 'qwen3_5',
+  hidden: 1, vocab: 1, layers: 0, layerFull: [], layerMoe: [], nHeads: 1, nKv: 1, headDim: 1,
+  nk: 1, nv: 1, dk: 1, dv: 1, convK: 1, intermediate: 1, moeInter: 1, tie: true,
+};
 
 /** The layer-body linears (everything but `mtp.fc`): MTPLX's `cyankiwi` / body-int4 set for dense heads. */
 export function mtpBodyLinears(cfg: MtpKeyConfig): string[] {

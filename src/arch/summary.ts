@@ -71,7 +71,8 @@ export async function summarizeCheckpoint(ckpt: InspectableCheckpoint, displayPa
   };
 }
 
-function declaredMtpLayers(config: Record<string, unknown>): number | undefined {
+/** `mtp_num_hidden_layers` as config.json states it (text_config or top level); undefined when absent. */
+export function declaredMtpLayers(config: Record<string, unknown>): number | undefined {
   const text = (typeof config.text_config === 'object' && config.text_config) || config;
   const v = (text as Record<string, unknown>).mtp_num_hidden_layers;
   return typeof v === 'number' ? v : undefined;

@@ -7,6 +7,7 @@
 import { InputError } from '../errors';
 import type { ModuleRole, TensorFacts } from '../plan/types';
 import type { TextConfig } from './text-config';
+import { archProfile } from './registry';
 
 /** Roles an MTP layer-body linear would have in the trunk (exposed as `subRole`). */
 export type MtpSubRole = 'attention' | 'mlp' | 'experts' | 'shared_expert' | 'router';
@@ -48,12 +49,12 @@ const LAYER_BODY: Array<[RegExp, ModuleRole]> = [
   [/^mlp\.(gate|up|down)_proj$/, 'mlp'],
   [/^mlp\.switch_mlp\.(gate|up|down)_proj$/, 'experts'],
   [/^mlp\.shared_expert\.(gate|up|down)_proj$/, 'shared_expert'],
-  [/^mlp\.(gate|shared_expert_gate)$/, 'router'],
 ];
 
 /** Role of a tensor inside a decoder (or MTP) layer, from the path below `layers.N.` and its param. */
-function layerBodyRole(sub: string, param: string): ModuleRole {
+function layerBodyRole(sub: string, param: string, routers: readonly string[]): ModuleRole {
   const last = sub.slice(sub.lastIndexOf('.') + 1);
+  if (routers.includes(sub)) return 'router';
   if (sub === 'linear_attn' && (param === 'A_log' || param === 'dt_bias')) return 'gdn_param';
   if (last.includes('norm') && param === 'weight') return 'norm';
   for (const [re, role] of LAYER_BODY) if (re.test(sub)) return role;
@@ -72,6 +73,7 @@ const MTP_LAYER_RE = /^mtp\.layers\.(\d+)(?:\.(.+))?$/;
 export function describeTensor(name: string, cfg: TextConfig): TensorFactsEx {
   const { module, param } = splitName(name);
   const base = { module, param };
+  const routers = archProfile(cfg.architecture).routerModules;
   if (/^(vision_tower|model\.visual|visual)\./.test(name)) return { ...base, role: 'vision', mtp: false };
 
   // The text-model path below the optional `language_model.` prefix.
@@ -81,7 +83,7 @@ export function describeTensor(name: string, cfg: TextConfig): TensorFactsEx {
     const m = MTP_LAYER_RE.exec(inner);
     if (m) {
       const mtpLayer = Number(m[1]);
-      const role = layerBodyRole(m[2] ?? '', param);
+      const role = layerBodyRole(m[2] ?? '', param, routers);
       if (QUANTIZABLE_ROLES.includes(role)) {
         return { ...base, role: 'mtp', subRole: role as MtpSubRole, mtp: true, mtpLayer };
       }
@@ -99,7 +101,7 @@ export function describeTensor(name: string, cfg: TextConfig): TensorFactsEx {
       throw new InputError(`layer ${layer} is out of range: the config has ${cfg.numLayers} layers`, { tensor: name });
     }
     const layerType = cfg.layerTypes[layer] === 'full_attention' ? 'full' : 'linear';
-    return { ...base, role: layerBodyRole(m[2] ?? '', param), layer, layerType, mtp: false };
+    return { ...base, role: layerBodyRole(m[2] ?? '', param, routers), layer, layerType, mtp: false };
   }
   if (inner === 'model.embed_tokens') return { ...base, role: 'embedding', mtp: false };
   if (inner === 'lm_head') return { ...base, role: 'lm_head', mtp: false };

@@ -68,7 +68,7 @@ export function parseTextConfig(config: Json, file = 'config.json'): TextConfig 
   const numLayers = int('num_hidden_layers');
   const layerTypes = parseLayerTypes(text, numLayers, file, prefix);
   const tie = pick(text, 'tie_word_embeddings') ?? config.tie_word_embeddings ?? false;
-  const dtype = pick(text, 'dtype') ?? pick(text, 'torch_dtype') ?? config.torch_dtype ?? config.dtype;
+  const dtype = parseDType(config, text, file, prefix);
 
   return {
     architecture,
@@ -92,7 +92,7 @@ export function parseTextConfig(config: Json, file = 'config.json'): TextConfig 
     sharedExpertIntermediateSize: optInt('shared_expert_intermediate_size'),
     tieWordEmbeddings: tie === true,
     mtpNumHiddenLayers: int('mtp_num_hidden_layers', 0),
-    dtype: typeof dtype === 'string' ? dtype : undefined,
+    dtype,
     rmsNormEps: typeof text.rms_norm_eps === 'number' ? text.rms_norm_eps : 1e-6,
   };
 }
@@ -117,4 +117,29 @@ function parseLayerTypes(text: Json, numLayers: number, file: string, prefix: st
   return Array.from({ length: numLayers }, (_, i) =>
     (i + 1) % interval === 0 ? 'full_attention' : 'linear_attention',
   );
+}
+
+/** The float dtypes a checkpoint config may declare (transformers' `dtype` / legacy `torch_dtype`). */
+export const CONFIG_DTYPES: readonly string[] = ['float16', 'bfloat16', 'float32'];
+
+/**
+ * The declared checkpoint dtype: every `dtype` / `torch_dtype` present (text_config first, then top level)
+ * must be one of CONFIG_DTYPES, since it becomes the output's float dtype and is copied into its config.
+ */
+function parseDType(config: Json, text: Json, file: string, prefix: string): string | undefined {
+  const places: [string, unknown][] = [
+    [prefix + 'dtype', pick(text, 'dtype')],
+    [prefix + 'torch_dtype', pick(text, 'torch_dtype')],
+    ['torch_dtype', config.torch_dtype],
+    ['dtype', config.dtype],
+  ];
+  let first: string | undefined;
+  for (const [field, v] of places) {
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string' || !CONFIG_DTYPES.includes(v)) {
+      throw new InputError(`invalid dtype ${JSON.stringify(v)}; expected one of ${CONFIG_DTYPES.join(', ')}`, { file, field });
+    }
+    first ??= v;
+  }
+  return first;
 }

@@ -20,6 +20,9 @@ import { checkQuantization } from './validate-quantization';
 import { checkMtpTensors, checkNormEncoding, listSome, type MtpPlacement } from './validate-mtp';
 import { checkContractFile } from './validate-contract';
 import { checkArtifactFiles } from './artifact-files';
+import { checkTensorSet } from './validate-tensor-set';
+import { parseModelDims } from '../arch/parse-model-dims';
+import type { ModelDims } from '../arch/model-dims';
 
 export interface ValidatedFile {
   file: string;
@@ -174,9 +177,11 @@ export async function validateArtifact(dir: string, opts: ValidateOptions = {}):
   // config.json and the architecture.
   const config = await readJsonFile(dir, 'config.json', problems);
   let text: TextConfig | undefined;
+  let dims: ModelDims | undefined;
   if (config) {
     try {
       text = parseTextConfig(config, 'config.json');
+      dims = parseModelDims(config, 'config.json');
     } catch (e) {
       problems.push(errorText(e));
     }
@@ -290,6 +295,7 @@ export async function validateArtifact(dir: string, opts: ValidateOptions = {}):
         problems.push(...m.problems);
         info.push(...m.info);
         mtpResult = { layout: m.layout, tensors: m.tensors, ...(m.layout === 'sidecar' ? { file: sidecarFile } : {}) };
+        if (dims) problems.push(...checkTensorSet({ dims, trunk, sidecar, mtp: m.layout, specs: q.specs, unavailable }));
       }
       if (opts.normCheck !== false) problems.push(...checkNormEncoding(means, config, (n) => fileOf.get(n) ?? '?'));
     }

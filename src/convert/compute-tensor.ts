@@ -11,6 +11,7 @@ import type { TensorSource } from '../source/checkpoint-source';
 import { addOne, moveAxis, sliceByteRanges } from './tensor-ops';
 import { outputSpecs } from '../plan/output-specs';
 import { quantizeTensor, type ComputeOptions } from './quantize-step';
+import { assertFiniteSources } from './finite-sources';
 
 export type { ComputeOptions };
 
@@ -46,6 +47,7 @@ export async function computeTensor(src: TensorSource, t: PlannedTensor, opts: C
   const warnings: string[] = [];
 
   const loaded = preloaded ?? (await loadSources(src, t));
+  await assertFiniteSources(t, loaded, opts.threads);
   let dtype: DType = t.sources[0].dtype;
   let data: Buffer;
   let shape: number[];

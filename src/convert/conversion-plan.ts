@@ -1,10 +1,14 @@
 /** Builds the whole conversion plan (sanitize + policy) from a source's headers and config. */
 import { InputError } from '../errors';
 import type { TensorInfo } from '../safetensors/types';
-import { parseTextConfig, type TextConfig } from '../arch/text-config';
+import type { TextConfig } from '../arch/text-config';
+import { parseModelDims } from '../arch/parse-model-dims';
+import { checkExpectedTensors, mtpLayersToExpect, usesHfNaming } from '../sanitize/expected-check';
+import { declaredMtpLayers } from '../arch/summary';
 import { planSanitize, type SanitizeOptions, type SanitizePlan } from '../sanitize/plan-sanitize';
 import type { PlannedTensor } from '../plan/types';
-import { applyPolicy, type PolicyChoice, type PolicySummary } from './apply-policy';
+import { applyPolicy, resolvePolicyChoice, type PolicyChoice, type PolicySummary } from './apply-policy';
+import { checkOverrides, refuseNeededDrops } from './override-checks';
 
 export interface ConversionPlan {
   source: string;
@@ -28,8 +32,23 @@ export function buildConversionPlan(
   opts: PlanOptions,
 ): ConversionPlan {
   if (!config) throw new InputError('config.json is missing; a checkpoint folder needs one', { file: source });
-  const text = parseTextConfig(config, `${source}/config.json`);
+  const dims = parseModelDims(config, `${source}/config.json`);
+  const text = dims.text;
   const { tensors: planned, ...sanitize } = planSanitize(tensors, text, { ...opts, sourceLabel: source });
+  checkExpectedTensors(planned, dims, {
+    file: source,
+    mtpLayers: mtpLayersToExpect({
+      declared: declaredMtpLayers(config),
+      found: sanitize.configPatch.mtp_num_hidden_layers ?? text.mtpNumHiddenLayers,
+      drop: opts.mtp === 'drop',
+      nested: text.nested,
+      file: source,
+    }),
+    select: opts.select,
+    hfNaming: usesHfNaming(tensors.keys(), dims),
+  });
   const { tensors: decided, summary, reports } = applyPolicy(planned, text, opts.policy);
+  refuseNeededDrops(decided, text);
+  reports.push(...checkOverrides(decided, text, resolvePolicyChoice(opts.policy)));
   return { source, config, text, sanitize, policy: summary, tensors: decided, reports };
 }

@@ -17,6 +17,8 @@ import { openSource } from '../source/open-source';
 import { writeArtifact, type ConvertOptions, type ConvertSummary } from './pipeline';
 import type { CheckpointSource } from '../source/checkpoint-source';
 import { RUNTIME_CONTRACT_FILE } from '../artifact/contract';
+import { trunkProblem } from '../artifact/validate-tensor-set';
+import { parseModelDims } from '../arch/parse-model-dims';
 
 export interface GraftOptions extends Pick<ConvertOptions, 'force' | 'threads' | 'rounding' | 'resume' | 'onProgress' | 'hub' | 'beforePublish' | 'signal' | 'onNote'> {
   trunk: string;
@@ -68,12 +70,16 @@ export async function runGraft(opts: GraftOptions): Promise<ConvertSummary> {
     const headConfig = await head.readJson<Record<string, unknown>>('config.json');
     if (!trunkConfig) throw new InputError('config.json is missing', { file: trunk.label });
     if (!headConfig) throw new InputError('config.json is missing', { file: head.label });
-    const trunkText = parseTextConfig(trunkConfig, `${trunk.label}/config.json`);
+    const trunkDims = parseModelDims(trunkConfig, `${trunk.label}/config.json`);
+    const trunkText = trunkDims.text;
     const headText = parseTextConfig(headConfig, `${head.label}/config.json`);
     checkGraftCompatible(trunkText, headText, trunk.label, head.label);
     const existing = [...trunk.tensors.keys()].find(isMtpTensor);
     if (existing) throw new InputError('the trunk already has an MTP head; graft adds one to a trunk without it', { file: trunk.label, tensor: existing });
     if (!trunk.listFiles) throw new InputError('this kind of source cannot list its files for a graft', { file: trunk.label });
+    // The trunk's files are reused unchanged, so it must already be a complete model of its config.
+    const bad = trunkProblem(trunkDims, trunkConfig, trunk.tensors);
+    if (bad) throw new InputError(`the trunk is not a complete ${trunkDims.arch} model: ${bad}`, { file: trunk.label });
 
     // Raw-HF detection runs over all of the source's headers; only the head is planned.
     const plan = buildConversionPlan(head.label, headConfig, head.tensors, {

@@ -126,26 +126,43 @@ export function artifactSpec(opts: SpecOptions = {}): ArtifactSpec {
   const layout = opts.layout ?? 'sidecar';
   const t = opts.trunkNormShift ?? 0;
   const L = 'language_model.model';
+  // Every tensor of the 4-layer config (3 GDN layers, 1 full attention, dense MLP, tied): linears whose
+  // input width divides by 64 are quantized (in_proj_qkv at 8 bits), the rest stay bf16.
   const trunk: Entry[] = [...quantized(`${L}.embed_tokens`, 128, H, 4, 64)];
   for (let i = 0; i < 4; i++) {
-    trunk.push(norm(`${L}.layers.${i}.input_layernorm.weight`, H, 1.0 + t), norm(`${L}.layers.${i}.post_attention_layernorm.weight`, H, 0.98 + t));
+    const p = `${L}.layers.${i}`;
+    trunk.push(norm(`${p}.input_layernorm.weight`, H, 1.0 + t), norm(`${p}.post_attention_layernorm.weight`, H, 0.98 + t));
+    if (i < 3) {
+      trunk.push(
+        ...quantized(`${p}.linear_attn.in_proj_qkv`, 96, H, 8, 64),
+        ...quantized(`${p}.linear_attn.in_proj_z`, 32, H, 4, 64),
+        ...quantized(`${p}.linear_attn.in_proj_b`, 2, H, 4, 64),
+        ...quantized(`${p}.linear_attn.in_proj_a`, 2, H, 4, 64),
+        raw(`${p}.linear_attn.out_proj.weight`, 'BF16', [H, 32]),
+        raw(`${p}.linear_attn.conv1d.weight`, 'BF16', [96, 4, 1]),
+        norm(`${p}.linear_attn.norm.weight`, 16, 1.0),
+        raw(`${p}.linear_attn.A_log`, 'F32', [2]),
+        raw(`${p}.linear_attn.dt_bias`, 'BF16', [2]),
+      );
+    } else {
+      trunk.push(
+        ...quantized(`${p}.self_attn.q_proj`, 128, H, 4, 64),
+        ...quantized(`${p}.self_attn.k_proj`, 32, H, 4, 64),
+        ...quantized(`${p}.self_attn.v_proj`, 32, H, 4, 64),
+        ...quantized(`${p}.self_attn.o_proj`, H, H, 4, 64),
+        norm(`${p}.self_attn.q_norm.weight`, 32, 1.8 + t),
+        norm(`${p}.self_attn.k_norm.weight`, 32, 1.8 + t),
+      );
+    }
+    trunk.push(...quantized(`${p}.mlp.gate_proj`, 128, H, 4, 64), ...quantized(`${p}.mlp.up_proj`, 128, H, 4, 64), ...quantized(`${p}.mlp.down_proj`, H, 128, 4, 64));
   }
-  trunk.push(
-    ...quantized(`${L}.layers.0.linear_attn.in_proj_qkv`, 96, H, 8, 64),
-    raw(`${L}.layers.0.linear_attn.conv1d.weight`, 'BF16', [96, 4, 1]),
-    norm(`${L}.layers.0.linear_attn.norm.weight`, 16, 1.0),
-    raw(`${L}.layers.0.linear_attn.A_log`, 'F32', [2]),
-    ...quantized(`${L}.layers.3.self_attn.q_proj`, 128, H, 4, 64),
-    norm(`${L}.layers.3.self_attn.q_norm.weight`, 32, 1.8 + t),
-    norm(`${L}.layers.3.self_attn.k_norm.weight`, 32, 1.8 + t),
-    norm(`${L}.norm.weight`, H, 1.0 + t),
-  );
+  trunk.push(norm(`${L}.norm.weight`, H, 1.0 + t));
   const mtp = mtpHead(opts.mtpNormShift ?? 0);
   const quantization = {
     group_size: 64,
     bits: 4,
     mode: 'affine',
-    [`${L}.layers.0.linear_attn.in_proj_qkv`]: { group_size: 64, bits: 8 },
+    ...Object.fromEntries([0, 1, 2].map((i) => [`${L}.layers.${i}.linear_attn.in_proj_qkv`, { group_size: 64, bits: 8 }])),
   };
   const config: Record<string, unknown> = {
     architectures: ['Qwen3_5ForConditionalGeneration'],

@@ -14,7 +14,7 @@ import { MTP_SIDECAR_CANDIDATES } from '../../arch/mtp-key-sets';
 import { quantParamsProblem } from '../../quant/policy/modes';
 import type { QuantMode } from '../../plan/types';
 import { parseEngineConfig, type EngineConfig } from './engine-config';
-import { mtpModules, trunkModules, type LinearSpec, type ModuleSpec } from './expected-modules';
+import { mtpModules, trunkModules, type LinearSpec, type ModuleSpec } from '../../arch/expected-modules';
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -239,7 +239,8 @@ export async function buildLoadPlan(dir: string, threads: number): Promise<LoadP
     linears.push(resolveLinear(m, located, resolver, used, missing));
   };
   for (const m of trunkModules(cfg)) checkModule(m);
-  if (hasMtp) for (const m of mtpModules(cfg)) checkModule(m);
+  // The engine runs the head's first layer only.
+  if (hasMtp) for (const m of mtpModules(cfg, 1)) checkModule(m);
 
   let mappedBytes = 0;
   for (const f of files) mappedBytes += fs.statSync(f).size;
