@@ -11,13 +11,13 @@ import * as path from 'path';
 import { generateCheckpoint } from '../../fixtures/generator/write-checkpoint';
 import { runConvert } from '../../src/convert/pipeline';
 import { partialDirFor } from '../../src/convert/atomic-dir';
-import { RESUME_FILE } from '../../src/convert/resume';
 import { validateArtifact } from '../../src/artifact/validate-artifact';
 import { Checkpoint } from '../../src/safetensors/checkpoint';
 import { sha256File } from '../../src/checksum/checksums';
 import type { PartManifest } from '../../src/convert/part-manifest';
 import { convertOptions } from '../support/convert-options';
 import { runCli } from '../support/run-cli';
+import { killAfterShards } from '../support/kill-after-shards';
 import { CLI, differingFiles, REGISTER, runAll, runCliProcess, shuffled, treeOf } from '../support/part-processes';
 
 const FIX = path.join(__dirname, '..', '..', 'fixtures');
@@ -148,27 +148,7 @@ describe('a killed part re-run', () => {
 
     const partial = partialDirFor(path.join(dir, 'p2'));
     const child = spawn(process.execPath, ['-r', REGISTER, CLI, ...args(2)], { stdio: 'ignore' });
-    const recorded = (): string[] => {
-      try {
-        return Object.keys(JSON.parse(fs.readFileSync(path.join(partial, RESUME_FILE), 'utf8')).shards);
-      } catch {
-        return [];
-      }
-    };
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (recorded().length >= 1) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 5);
-      child.on('exit', () => {
-        clearInterval(timer);
-        reject(new Error('part 2 finished before it could be killed'));
-      });
-    });
-    await new Promise((r) => child.on('exit', r));
+    await killAfterShards(child, partial, 1);
     expect(fs.existsSync(path.join(dir, 'p2'))).toBe(false);
 
     // The others run meanwhile, in reverse order; assembling now names the missing part.
