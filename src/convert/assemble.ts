@@ -32,6 +32,8 @@ export interface AssembleOptions {
   /** Hub repo holding the pushed parts; the final commit goes there. */
   repo?: string;
   revision?: string;
+  /** Where to read the source (headers, assets) from, when not where the parts recorded (another machine's path). */
+  source?: string;
   force?: boolean;
   hub?: HubConfigOptions;
 }
@@ -131,7 +133,7 @@ export async function runAssemble(opts: AssembleOptions): Promise<AssembleSummar
   const set = checkPartSet(parts, where);
   const ref: PartManifest = parts[0].manifest;
 
-  const src = await openSource(ref.source.spec, opts.hub);
+  const src = await openSource(opts.source ?? ref.source.spec, opts.hub);
   try {
     const identity = sourceIdentity(src);
     if (identity.revision !== set.revision) {

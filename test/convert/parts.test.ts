@@ -219,3 +219,19 @@ describe('refusals', () => {
     }
   });
 });
+
+test('assemble on another machine: --source names where the source is there; without it the recorded path is used', async () => {
+  const elsewhere = path.join(newDir('elsewhere'), 'qwen35-dense');
+  fs.cpSync(path.join(FIX, 'qwen35-dense'), elsewhere, { recursive: true });
+  const dir = newDir('moved');
+  for (const i of [1, 2]) expect((await runCli(['convert', elsewhere, path.join(dir, `p${i}`), '--part', `${i}/2`, '--max-shard-bytes', String(MAX_SHARD)])).code).toBe(0);
+  fs.rmSync(elsewhere, { recursive: true });
+  const lost = await runCli(['assemble', newDir('x'), '--parts', dir]);
+  expect([lost.code, lost.stderr]).toEqual([2, expect.stringContaining(elsewhere)]);
+  const out = newDir('moved-out');
+  expect((await runCli(['assemble', out, '--parts', dir, '--source', path.join(FIX, 'qwen35-dense')])).code).toBe(0);
+  const ref = newDir('moved-ref');
+  await runConvert(convertOptions(path.join(FIX, 'qwen35-dense'), ref, { maxShardBytes: MAX_SHARD }));
+  // Card and contract name the folder read at assembly (the same as the reference's).
+  expect(differingFiles(ref, out)).toEqual([]);
+}, 120000);

@@ -9,6 +9,7 @@ interface AssembleArgs extends HubArgs {
   parts?: string;
   repo?: string;
   revision?: string;
+  source?: string;
   force: boolean;
   json: boolean;
 }
@@ -22,9 +23,10 @@ export const assembleCommand: CommandModule<object, AssembleArgs> = {
       .option('parts', { type: 'string', describe: 'folder holding the part folders (searched for mtpkit-parts/part-*.json)' })
       .option('repo', { type: 'string', describe: 'Hub repo the parts were pushed to (--push); the final commit goes there' })
       .option('revision', { type: 'string', describe: 'with --repo: branch to commit to (default main)' })
+      .option('source', { type: 'string', describe: 'read the source checkpoint from here (default: what the parts recorded; its revision must match)' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output folder' }) as never,
   handler: async (a) => {
-    const s = await runAssemble({ out: a.out, partsDir: a.parts, repo: a.repo, revision: a.revision, force: a.force, hub: hubConfigFrom(a) });
+    const s = await runAssemble({ out: a.out, partsDir: a.parts, repo: a.repo, revision: a.revision, source: a.source, force: a.force, hub: hubConfigFrom(a) });
     if (a.json) {
       printJson({ ok: true, ...s });
       return;

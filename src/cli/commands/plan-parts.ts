@@ -31,12 +31,13 @@ function renderPartition(r: PartitionReport): string[] {
     `${p.index}/${p.count}`,
     String(p.files.length),
     formatBytes(p.outputBytes),
+    formatBytes(p.readBytes),
     formatBytes(p.fetchBytes),
     formatBytes(p.peakDiskBytes),
     p.files.length ? (p.files.length > 2 ? `${p.files[0]} .. ${p.files[p.files.length - 1]}` : p.files.join(', ')) : '(nothing: more parts than files)',
   ]);
   return [
-    ...formatTable(['part', 'files', 'output', 'fetch', 'peak disk', 'files'], rows),
+    ...formatTable(['part', 'files', 'output', 'reads', 'fetch', 'peak disk', 'files'], rows),
     '',
     `total: ${formatBytes(r.totalOutputBytes)} output, ${formatBytes(r.totalFetchBytes)} fetched; largest file ${formatBytes(r.largestFileBytes)}`,
   ];
