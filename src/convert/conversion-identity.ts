@@ -8,6 +8,7 @@ import { createHash } from 'crypto';
 import type { CheckpointSource } from '../source/checkpoint-source';
 import type { ConversionPlan } from './conversion-plan';
 import type { ArtifactLayout } from './artifact-layout';
+import { toolInfo } from '../version';
 
 export interface SourceIdentity {
   kind: 'hub' | 'local';
@@ -45,6 +46,8 @@ export function conversionIdentity(src: SourceIdentity, plan: ConversionPlan, la
       // The config patch and policy summary end up in config.json and the card.
       configPatch: plan.sanitize.configPatch,
       policy: plan.policy,
+      // Another mtpkit version may compute other bytes from the same plan.
+      tool: toolInfo(),
     },
   });
 }
