@@ -13,6 +13,9 @@ import { runAssemble } from '../../src/convert/assemble';
 import { buildConversionPlan } from '../../src/convert/conversion-plan';
 import { layoutArtifact } from '../../src/convert/artifact-layout';
 import { shardReads, shardsOfPart } from '../../src/convert/partition';
+import { partitionReport } from '../../src/convert/partition-report';
+import { partHubOptions } from '../../src/convert/convert-part';
+import { HubSource } from '../../src/source/hub-source';
 import { validateArtifact } from '../../src/artifact/validate-artifact';
 import { HubRepo } from '../../src/hub/hub-repo';
 import { publishArtifact } from '../../src/hub/publish';
@@ -129,6 +132,18 @@ describe('parts pushed to the Hub, then assembled there', () => {
     await runConvert(options(REPO, newDir('single-again'), { hub: hubOpts(newCache(), { wholeShardFraction: 1 }) }));
     const singleTensorBytes = server.bytesServed(/\.safetensors$/) - allHeaders();
 
+    // What `plan --parts` predicts, from a cache holding only what opening the source reads.
+    const planned = await (async () => {
+      const src = await HubSource.open(REPO, partHubOptions(hubOpts()));
+      try {
+        const plan = buildConversionPlan(src.label, await src.readJson('config.json'), src.tensors, { vision: 'drop', mtp: 'keep', policy: POLICY });
+        return await partitionReport(src, layoutArtifact(plan.tensors, 'sidecar', MAX_SHARD), N);
+      } finally {
+        await src.close();
+      }
+    })();
+    const opened = allHeaders() + ['config.json', 'model.safetensors.index.json'].reduce((a, f) => a + fs.statSync(path.join(DIR, f)).size, 0);
+
     let sum = 0;
     for (const i of [2, 3, 1]) {
       server.reset();
@@ -141,6 +156,8 @@ describe('parts pushed to the Hub, then assembled there', () => {
       const served = server.bytesServed(new RegExp(`^${REPO}/.*\\.safetensors$`));
       expect([i, served - allHeaders()]).toEqual([i, neededBytes(i)]);
       expect(s.bytesFetched).toBeGreaterThanOrEqual(served);
+      expect([i, server.bytesServed(new RegExp(`^${REPO}/`)) - opened]).toEqual([i, planned.parts[i - 1].fetchBytes]);
+      expect(planned.parts[i - 1].files).toEqual(s.files);
       sum += served - allHeaders();
       // Pushed as one commit holding the part's files and manifest.
       expect(s.pushed?.files).toBe(s.files.length + 1);
