@@ -94,10 +94,11 @@ export async function runConvertPart(opts: PartConvertOptions): Promise<PartSumm
     const fetched = () => ('bytesFetched' in src ? Number((src as { bytesFetched: number }).bytesFetched) : 0);
     const hubConfig = opts.push ? resolveHubConfig(opts.hub) : undefined;
 
-    const done = opts.force ? undefined : await finishedPart(opts.out, part, fingerprint);
-    if (!done && opts.push && (await partAlreadyPushed(opts.push.repo, hubConfig!, part, fingerprint))) {
+    // Already in the repo (this very part of this conversion, every shard there): nothing to do at all.
+    if (opts.push && !opts.force && (await partAlreadyPushed(opts.push.repo, hubConfig!, part, fingerprint))) {
       return { ...base, files: mine.map((s) => s.file), bytesWritten: 0, bytesFetched: fetched(), skipped: 'hub', reusedShards: [], seconds: (Date.now() - started) / 1000 };
     }
+    const done = opts.force ? undefined : await finishedPart(opts.out, part, fingerprint);
     let written = { bytesWritten: 0, reused: [] as string[], warnings: [] as string[] };
     if (!done) {
       await checkOutputPath(opts.out, opts.force, src.localDir ? [src.localDir] : []);

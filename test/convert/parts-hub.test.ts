@@ -188,6 +188,20 @@ describe('parts pushed to the Hub, then assembled there', () => {
     expect(server.requests.filter((r) => r.method === 'POST' && /\/commit\//.test(r.path))).toEqual([]);
   }, 60000);
 
+  test('a push that failed is completed by a re-run, without converting or uploading the shards again', async () => {
+    const flaky = (extra: HubConfigOptions = {}) => ({ ...options(REPO, outs[1], { hub: hubOpts(newCache(), extra) }), part: { index: 1, count: N }, push: { repo: 'me/flaky' } });
+    server.reset();
+    server.faults.fail.push({ match: /^POST \/api\/models\/me\/flaky\/commit\//, status: 500, times: 1 });
+    await expect(runConvertPart(flaky({ maxAttempts: 1 }))).rejects.toThrow(/HTTP 500/);
+    expect(server.lfsBytesReceived).toBeGreaterThan(0);
+    server.reset();
+    const s = await runConvertPart(flaky());
+    expect(s.skipped).toBe('local');
+    expect(s.pushed?.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(server.lfsBytesReceived).toBe(0);
+    expect(server.bytesServed(new RegExp(`^${REPO}/.*\\.safetensors$`))).toBe(allHeaders());
+  }, 60000);
+
   test('assemble --repo with a part missing, or a shard missing from the repo, is refused naming it', async () => {
     for (const i of [1, 3]) await runConvertPart({ ...options(REPO, outs[i]), part: { index: i, count: N }, push: { repo: 'me/incomplete' } });
     const err = await runAssemble({ repo: 'me/incomplete', hub: hubOpts() }).catch((e: unknown) => e);

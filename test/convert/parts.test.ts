@@ -235,3 +235,25 @@ test('assemble on another machine: --source names where the source is there; wit
   // Card and contract name the folder read at assembly (the same as the reference's).
   expect(differingFiles(ref, out)).toEqual([]);
 }, 120000);
+
+test('plan --parts N lists the same files per part as the parts write, and their bytes', async () => {
+  const src = path.join(FIX, 'qwen35-moe');
+  const r = await runCli(['plan', src, '--parts', '3', '--policy', POLICY, '--max-shard-bytes', String(MAX_SHARD), '--mtp-layout', 'inline', '--json']);
+  expect(r.code).toBe(0);
+  const plan = JSON.parse(r.stdout) as { parts: { index: number; files: string[]; outputBytes: number; readBytes: number; fetchBytes: number; peakDiskBytes: number }[]; totalOutputBytes: number };
+  const dir = newDir('plan-parts');
+  for (const i of [3, 1, 2]) {
+    expect((await runCli(['convert', src, path.join(dir, `p${i}`), '--part', `${i}/3`, '--policy', POLICY, '--max-shard-bytes', String(MAX_SHARD), '--mtp-layout', 'inline'])).code).toBe(0);
+  }
+  for (const p of plan.parts) {
+    const m = readManifest(dir, p.index, 3);
+    expect(p.files).toEqual(m.shards.map((s) => s.file));
+    // Tensor data bytes = file size minus the 8-byte length and the JSON header.
+    const data = m.shards.reduce((a, s) => a + s.size - 8 - Number(fs.readFileSync(path.join(dir, `p${p.index}`, s.file)).readBigUInt64LE(0)), 0);
+    expect(p.outputBytes).toBe(data);
+    expect([p.fetchBytes, p.peakDiskBytes]).toEqual([0, p.outputBytes]); // a local source downloads nothing
+  }
+  const text = await runCli(['plan', src, '--parts', '3', '--policy', POLICY, '--max-shard-bytes', String(MAX_SHARD)]);
+  expect(text.stdout).toMatch(/^part\s+files\s+output\s+reads\s+fetch\s+peak disk\s+files$/m);
+  expect(text.stdout.split('\n').filter((l) => /^\d\/3 /.test(l))).toHaveLength(3);
+}, 120000);
