@@ -13,6 +13,7 @@ import { executeLayouts, type FileDigest } from './execute-plan';
 import { checkOutputPath, exists, partialDirFor, publishDir } from './atomic-dir';
 import { reusableShards, ResumeLog } from './resume';
 import { openSource } from '../source/open-source';
+import { HubSource } from '../source/hub-source';
 import { conversionIdentity, sourceIdentity } from './conversion-identity';
 import { buildPartManifest, parsePartManifest, partManifestPath, writePartManifest, type PartPlanOptions } from './part-manifest';
 import { checkPartSpec, shardReads, shardsOfPart, type PartSpec } from './partition';
@@ -91,7 +92,7 @@ export async function runConvertPart(opts: PartConvertOptions): Promise<PartSumm
     const fingerprint = conversionIdentity(identity, plan, layout, { rounding: opts.rounding, keepVision });
     const mine = shardsOfPart(layout, part);
     const base = { out: opts.out, part, fingerprint, sourceRevision: identity.revision, warnings: [] as string[] };
-    const fetched = () => ('bytesFetched' in src ? Number((src as { bytesFetched: number }).bytesFetched) : 0);
+    const fetched = () => (src instanceof HubSource ? src.bytesFetched : 0);
     const hubConfig = opts.push ? resolveHubConfig(opts.hub) : undefined;
 
     // Already in the repo (this very part of this conversion, every shard there): nothing to do at all.
