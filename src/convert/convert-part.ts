@@ -63,13 +63,13 @@ export function partHubOptions(hub: HubConfigOptions | undefined): HubConfigOpti
 /** The finished part in `out`, if it is this very part of this conversion and its files are all there. */
 async function finishedPart(out: string, part: PartSpec, fingerprint: string): Promise<string[] | undefined> {
   const file = path.join(out, partManifestPath(part));
-  let text: string;
+  let m;
   try {
-    text = await fsp.readFile(file, 'utf8');
+    m = parsePartManifest(JSON.parse(await fsp.readFile(file, 'utf8')), file);
   } catch {
+    // Absent or unreadable: not a finished part (an existing OUT is then refused without --force).
     return undefined;
   }
-  const m = parsePartManifest(JSON.parse(text), file);
   if (m.fingerprint !== fingerprint) return undefined;
   for (const s of m.shards) {
     const st = await fsp.stat(path.join(out, s.file)).catch(() => undefined);
