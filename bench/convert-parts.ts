@@ -42,7 +42,7 @@ export interface ProcessFigures {
 
 export interface PartsRow {
   parts: number;
-  perPart: (ProcessFigures & { outputFiles: number; bound: number; withinBound: boolean })[];
+  perPart: (ProcessFigures & { outputFiles: number; bound: number; withinBound: boolean; plannedPeakDiskBytes: number; plannedFetchBytes: number })[];
   sumFetchedBytes: number;
   /** sum of part downloads / single-machine download. */
   fetchRatio: number;
@@ -148,7 +148,7 @@ export async function run(opts: PartsOptions = {}): Promise<PartsResult> {
     let outputFiles = 0;
     for (const n of counts) {
       const plan = JSON.parse((await runMeasured(server, [...planArgs, String(n)], planCache, [])).stdout) as {
-        parts: { index: number; files: string[]; outputBytes: number; readBytes: number }[];
+        parts: { index: number; files: string[]; outputBytes: number; readBytes: number; fetchBytes: number; peakDiskBytes: number }[];
       };
       const perFile = JSON.parse((await runMeasured(server, [...planArgs, '1000'], planCache, [])).stdout) as { parts: { files: string[]; outputBytes: number; readBytes: number }[] };
       const files = perFile.parts.filter((p) => p.files.length);
@@ -169,6 +169,8 @@ export async function run(opts: PartsOptions = {}): Promise<PartsResult> {
           outputBytes: await treeBytes(out),
           seconds: r.seconds,
           outputFiles: plan.parts[i - 1].files.length,
+          plannedFetchBytes: plan.parts[i - 1].fetchBytes,
+          plannedPeakDiskBytes: plan.parts[i - 1].peakDiskBytes,
           bound,
           withinBound: r.peak <= bound,
         });
@@ -225,7 +227,9 @@ export function renderParts(r: PartsResult): string[] {
       `${row.parts} parts: sum fetched ${gb(row.sumFetchedBytes)} = ${(row.fetchRatio * 100).toFixed(2)} % of single; max peak disk ${gb(row.maxPeakDiskBytes)} (single / N = ${gb(r.single.peakDiskBytes / row.parts)}, one file's footprint ${gb(row.oneFileFootprint)}); assembled identical: ${row.identical}; assemble ${row.assembleSeconds.toFixed(1)} s`,
     );
     for (const p of row.perPart) {
-      lines.push(`  part ${p.label}: ${p.outputFiles} files, fetched ${gb(p.fetchedBytes)}, peak disk ${gb(p.peakDiskBytes)} <= bound ${gb(p.bound)}: ${p.withinBound}, ${p.seconds.toFixed(1)} s`);
+      lines.push(
+        `  part ${p.label}: ${p.outputFiles} files, fetched ${gb(p.fetchedBytes)} (plan: ${gb(p.plannedFetchBytes)}), peak disk ${gb(p.peakDiskBytes)} (plan: ${gb(p.plannedPeakDiskBytes)}) <= bound ${gb(p.bound)}: ${p.withinBound}, ${p.seconds.toFixed(1)} s`,
+      );
     }
   }
   return lines;
