@@ -1,6 +1,6 @@
 /** `mtpkit convert <src> <out> --policy P`: sanitize + quantize into an MLX artifact. */
 import type { Argv, CommandModule } from 'yargs';
-import { runConvert, type ConvertSummary } from '../../convert/pipeline';
+import { runConvert, type ConvertOptions, type ConvertSummary } from '../../convert/pipeline';
 import { QUANT_MODES } from '../../plan/quant-mode';
 import type { TargetDType } from '../../sanitize/plan-sanitize';
 import { formatBytes, printJson, printLines } from '../output';
@@ -8,6 +8,7 @@ import { createProgress } from '../progress';
 import { smokeFlags, smokeHook, type SmokeFlagArgs } from './smoke';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
 import { withInterruptTrap } from '../interrupt';
+import { maybeConvertPart, partOptions, type PartArgs } from './convert-part';
 
 export interface CommonPlanArgs {
   source: string;
@@ -30,7 +31,7 @@ export interface WriteArgs {
   rounding: 'metal' | 'cpu';
 }
 
-interface ConvertArgs extends CommonPlanArgs, HubArgs, WriteArgs, SmokeFlagArgs {
+interface ConvertArgs extends CommonPlanArgs, HubArgs, WriteArgs, SmokeFlagArgs, PartArgs {
   'max-shard-bytes'?: number;
   'mtp-layout': 'sidecar' | 'inline';
 }
@@ -65,7 +66,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
   command: 'convert <source> <out>',
   describe: 'convert a Hugging Face checkpoint into an MLX artifact (sanitized, quantized by a policy)',
   builder: (y) =>
-    smokeFlags(writeOptions(hubOptions(planOptions(y))))
+    partOptions(smokeFlags(writeOptions(hubOptions(planOptions(y)))))
       .positional('source', { type: 'string', demandOption: true, describe: 'checkpoint folder, or org/name[@revision] on the Hub' })
       .positional('out', { type: 'string', demandOption: true, describe: 'output folder (must not exist unless --force)' })
       .option('mtp-layout', { type: 'string', choices: ['sidecar', 'inline'], default: 'sidecar', describe: 'MTP head in mtp.safetensors (MTPLX; default) or inline language_model.mtp.* (mlx-lm native-MTP branch)' })
@@ -73,26 +74,26 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
   handler: async (a) => {
     const progress = createProgress(a.json);
     const smoke = smokeHook(a);
+    const opts: ConvertOptions = {
+      beforePublish: smoke.beforePublish,
+      source: a.source,
+      out: a.out,
+      force: a.force,
+      resume: a.resume,
+      mtpLayout: a['mtp-layout'],
+      threads: a.threads,
+      rounding: a.rounding,
+      maxShardBytes: a['max-shard-bytes'],
+      vision: a.vision,
+      mtp: a.mtp,
+      dtype: a.dtype,
+      policy: policyChoice(a),
+      onProgress: progress.update,
+      hub: hubConfigFrom(a),
+    };
+    if (await maybeConvertPart(a, opts, progress.done)) return;
     const summary = await withInterruptTrap((signal) =>
-      runConvert({
-        signal,
-        onNote: (m) => process.stderr.write(`mtpkit: ${m}\n`),
-        beforePublish: smoke.beforePublish,
-        source: a.source,
-        out: a.out,
-        force: a.force,
-        resume: a.resume,
-        mtpLayout: a['mtp-layout'],
-        threads: a.threads,
-        rounding: a.rounding,
-        maxShardBytes: a['max-shard-bytes'],
-        vision: a.vision,
-        mtp: a.mtp,
-        dtype: a.dtype,
-        policy: policyChoice(a),
-        onProgress: progress.update,
-        hub: hubConfigFrom(a),
-      }),
+      runConvert({ ...opts, signal, onNote: (m) => process.stderr.write(`mtpkit: ${m}\n`) }),
     ).finally(() => progress.done());
     if (a.json) {
       printJson({ ok: true, ...summary, ...(smoke.report() ? { smoke: smoke.report() } : {}), throughputBytesPerSecond: summary.bytesWritten / Math.max(summary.seconds, 1e-9) });

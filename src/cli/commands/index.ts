@@ -9,6 +9,7 @@ import { graftCommand } from './graft';
 import { publishCommand } from './publish';
 import { runCommand } from './run';
 import { smokeCommand } from './smoke';
+import { assembleCommand } from './assemble';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [convertCommand, graftCommand, planCommand, validateCommand, runCommand, smokeCommand, publishCommand, inspectCommand, policiesCommand];
+export const commands: CommandModule<any, any>[] = [convertCommand, assembleCommand, graftCommand, planCommand, validateCommand, runCommand, smokeCommand, publishCommand, inspectCommand, policiesCommand];

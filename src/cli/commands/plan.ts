@@ -7,14 +7,17 @@ import { planReads } from '../../convert/plan-reads';
 import { formatBytes, formatTable, printJson, printLines } from '../output';
 import { planOptions, policyChoice, type CommonPlanArgs } from './convert';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
+import { planPartsOptions, printPartition, type PlanPartsArgs } from './plan-parts';
+import { partHubOptions } from '../../convert/convert-part';
 
-export const planCommand: CommandModule<object, CommonPlanArgs & HubArgs> = {
+export const planCommand: CommandModule<object, CommonPlanArgs & HubArgs & PlanPartsArgs> = {
   command: 'plan <source>',
   describe: 'show the conversion plan: for every output tensor its sources, transforms, quantization and bytes',
   builder: (y) =>
-    hubOptions(planOptions(y)).positional('source', { type: 'string', demandOption: true, describe: 'checkpoint folder, or org/name[@revision] on the Hub' }) as never,
+    planPartsOptions(hubOptions(planOptions(y))).positional('source', { type: 'string', demandOption: true, describe: 'checkpoint folder, or org/name[@revision] on the Hub' }) as never,
   handler: async (a) => {
-    const src = await openSource(a.source, hubConfigFrom(a));
+    // Parts fetch ranges only (convert --part does the same).
+    const src = await openSource(a.source, a.parts === undefined ? hubConfigFrom(a) : partHubOptions(hubConfigFrom(a)));
     try {
       const config = await src.readJson<Record<string, unknown>>('config.json');
       const plan = buildConversionPlan(src.label, config, src.tensors, {
@@ -23,6 +26,7 @@ export const planCommand: CommandModule<object, CommonPlanArgs & HubArgs> = {
         dtype: a.dtype,
         policy: policyChoice(a),
       });
+      if (a.parts !== undefined) return await printPartition(src, plan, a);
       const report = planReport(plan, await src.estimateFetch(planReads(plan.tensors)));
       if (a.json) printJson({ ok: true, ...report });
       else printLines(renderPlan(report));
