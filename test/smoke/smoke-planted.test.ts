@@ -62,12 +62,14 @@ beforeAll(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'mtpkit-smoke-'));
   good['qwen35-dense'] = await planted('qwen35-dense', 7, 'uniform', 'dense-good');
   good['qwen35-moe'] = await planted('qwen35-moe', 7, 'uniform', 'moe-good');
+  good['qwen35-dense-tied'] = await planted('qwen35-dense-tied', 7, 'uniform', 'tied-good');
 });
 
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 describe('smoke on good planted artifacts', () => {
-  for (const variant of ['qwen35-dense', 'qwen35-moe'] as const) {
+  // The tied variant is the construction the 4B-shaped benchmark artifact uses.
+  for (const variant of ['qwen35-dense', 'qwen35-moe', 'qwen35-dense-tied'] as const) {
     it(`${variant}: passes, acceptance >= 0.9 at depth 1, identity at depths 1-3, contract recorded`, async () => {
       const dir = copy(good[variant]!, `${variant}-recorded`);
       const before = JSON.parse(fs.readFileSync(path.join(dir, 'mtplx_runtime.json'), 'utf8'));
