@@ -7,7 +7,6 @@
  *   [--skip-engine] [--skip-llama] [--artifacts NAME=DIR,...] [--json]
  */
 import { execFile } from 'child_process';
-import { createHash } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -22,6 +21,7 @@ import { writeQwen35Gguf } from './support/gguf-qwen35';
 import { ensureLlamaCpp, runLlamaCpp } from './support/llama-cpp';
 import { REPO_ROOT, type LlamaProbeResult } from './support/llama-cpp-probe';
 import { cachedDir } from './support/scratch';
+import { treeHash } from './support/tree-hash';
 
 const run = promisify(execFile);
 const VARIANT = 'qwen35-dense-tied';
@@ -36,28 +36,6 @@ const PROMPT = Array.from({ length: 16 }, (_, i) => 40 + i);
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const min = (a: number[]) => Math.min(...a);
-
-/**
- * sha256 over every file under `dirs` (relative path + bytes), skipping `exclude` folders: the content
- * key of the code that makes a cached folder.
- */
-async function treeHash(dirs: string[], exclude: string[] = []): Promise<string> {
-  const h = createHash('sha256');
-  const walk = async (d: string): Promise<void> => {
-    if ((await fsp.stat(d)).isFile()) {
-      h.update(path.relative(REPO_ROOT, d)).update(await fsp.readFile(d));
-      return;
-    }
-    for (const e of (await fsp.readdir(d, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = path.join(d, e.name);
-      if (exclude.includes(path.relative(REPO_ROOT, p))) continue;
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) h.update(path.relative(REPO_ROOT, p)).update(await fsp.readFile(p));
-    }
-  };
-  for (const d of dirs) await walk(path.join(REPO_ROOT, d));
-  return h.digest('hex');
-}
 
 async function childJson<T>(script: string, req: unknown): Promise<T> {
   try {

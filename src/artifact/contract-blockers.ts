@@ -31,7 +31,7 @@ export function contractBlockers(obj: unknown): string[] {
   }
   const verdict = field(field(obj, 'speed_evidence'), 'verdict');
   if (typeof verdict === 'string' && BLOCKING_SPEED_VERDICTS.includes(verdict)) {
-    out.push(`speed_evidence.verdict is '${verdict}' (no MTP depth beat plain decoding)`);
+    out.push(`speed_evidence.verdict is '${verdict}' (not an MTP win: MTPLX reads it as unverified)`);
   }
   if (field(obj, 'public_release_blocker') === true) out.push('public_release_blocker is true');
   return out;

@@ -5,6 +5,7 @@
  * decoding can use the same rule for its target and draft distributions. Seeded, reproducible PRNG.
  */
 import { InputError, MtpkitError } from '../errors';
+import { seededRng, type Rng } from '../numeric/prng';
 
 export interface SamplingOptions {
   /** 0 = greedy. */
@@ -35,19 +36,15 @@ export function argmax(x: ArrayLike<number>): number {
   return best;
 }
 
-/** Deterministic PRNG (mulberry32): the same seed gives the same draws on every machine. */
+/** Deterministic PRNG (src/numeric/prng.ts): the same seed gives the same draws on every machine. */
 export class Prng {
-  private s: number;
+  private readonly rng: Rng;
   constructor(seed: number) {
-    this.s = seed >>> 0;
+    this.rng = seededRng(seed);
   }
   /** Uniform in [0, 1). */
   next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.rng();
   }
 }
 

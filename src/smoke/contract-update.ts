@@ -105,7 +105,11 @@ export function smokeCardSection(r: SmokeReport, timestamp: string): string[] {
     }
     out.push('');
   }
-  if (r.wiring) out.push(`Wiring measured best: trunk hidden \`${r.wiring.best.base_hidden_variant}\`, concat order \`${r.wiring.best.concat_order}\` (recorded in \`mtp_contract\`).`, '');
+  if (r.wiring) {
+    out.push(`Wiring measured best: trunk hidden \`${r.wiring.best.base_hidden_variant}\`, concat order \`${r.wiring.best.concat_order}\` (recorded in \`mtp_contract\`).`, '');
+    for (const w of r.wiring.warnings) out.push(`- Wiring: ${w}.`);
+    if (r.wiring.warnings.length) out.push('');
+  }
   for (const reason of r.reasons) out.push(`- ${reason}`);
   if (r.reasons.length) out.push('');
   return out;

@@ -1,7 +1,9 @@
 /**
- * The publish gate: an artifact whose contract carries a pending or failing status (MTPLX's blocker
- * prefixes: pending_, fail_, ...) or a public_release_blocker is not published unless the user says
- * --allow-unverified. Artifacts without a contract (no MTP head) are not gated.
+ * The publish gate: an artifact whose contract MTPLX would label unverified is not published unless the
+ * user says --allow-unverified. That is every blocker of `contractBlockers` (mtp-runtime-contract §6,
+ * youssofal/MTPLX mtplx/backends/registry.py): a pending or failing status (pending_, fail_, ...), a
+ * speed verdict that is not a win (`no_mtp_depth_beat_ar` included: MTPLX reads it as unverified wherever
+ * it was measured), or public_release_blocker. Artifacts without a contract (no MTP head) are not gated.
  */
 import { promises as fsp } from 'fs';
 import * as path from 'path';
@@ -16,7 +18,5 @@ export async function unverifiedReasons(dir: string): Promise<string[]> {
   } catch {
     return [`${RUNTIME_CONTRACT_FILE} is not valid JSON`];
   }
-  return contractBlockers(contract)
-    .filter((b) => /\.status is|public_release_blocker/.test(b))
-    .map((b) => `${RUNTIME_CONTRACT_FILE}: ${b}`);
+  return contractBlockers(contract).map((b) => `${RUNTIME_CONTRACT_FILE}: ${b}`);
 }

@@ -26,6 +26,9 @@ export function renderSmoke(r: SmokeReport): string[] {
     }
   }
   for (const reason of r.reasons) lines.push(`reason:    ${reason}`);
+  if (r.status === 'passed' && r.verdict !== 'mtp_depth_wins') {
+    lines.push(`note:      MTPLX reads the verdict ${r.verdict} as unverified: \`mtpkit publish\` refuses it without --allow-unverified`);
+  }
   lines.push(`result:    ${r.status === 'passed' ? 'PASSED' : `FAILED (${r.status})`}${r.verdict ? `, speed verdict ${r.verdict}` : ''}, ${r.seconds.toFixed(1)} s`);
   return lines;
 }

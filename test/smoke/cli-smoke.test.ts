@@ -42,6 +42,30 @@ test('convert --smoke records a passing contract; smoke --json prints one docume
   expect((await runCli(['smoke', art, '--prompts', path.join(root, 'missing.txt')])).code).toBe(2);
 });
 
+test('convert --smoke that fails (head quantized to 2 bits) leaves nothing at the output path, and --force keeps the old artifact', async () => {
+  const policy = path.join(root, 'mtp2.json');
+  fs.writeFileSync(policy, JSON.stringify({
+    name: 'mtp-2bit',
+    rules: [
+      { match: { role: ['mtp', 'mtp.fc'] }, action: { quantize: { mode: 'affine', bits: 2, group_size: 64 } } },
+      { match: {}, action: { keep: 'source' } },
+    ],
+  }));
+  const out = path.join(root, 'two-bit');
+  const r = await runCli(['convert', path.join(root, 'src'), out, '--policy', policy, '--smoke', '--smoke-max-tokens', '8', '--threads', '1']);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/smoke test failed \(fail_head_audit\).*quantized to 2 bits/);
+  expect(fs.existsSync(out)).toBe(false);
+
+  // Over an existing artifact: the failing one is never moved into place.
+  expect((await runCli(['convert', path.join(root, 'src'), out, '--policy', 'uniform', '--json'])).code).toBe(0);
+  const read = () => ['mtplx_runtime.json', 'config.json', 'mtp.safetensors'].map((f) => fs.readFileSync(path.join(out, f)));
+  const before = read();
+  const again = await runCli(['convert', path.join(root, 'src'), out, '--policy', policy, '--force', '--smoke', '--smoke-max-tokens', '8', '--threads', '1']);
+  expect(again.code).toBe(1);
+  read().forEach((b, i) => expect(b.equals(before[i])).toBe(true));
+});
+
 test('graft --smoke of a head from another model fails (exit 1) and keeps the artifact out of place', async () => {
   const trunk = path.join(root, 'trunk');
   expect((await runCli(['convert', path.join(root, 'src'), trunk, '--policy', 'uniform', '--mtp', 'drop', '--json'])).code).toBe(0);

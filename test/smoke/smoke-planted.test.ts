@@ -16,6 +16,7 @@ import { writeSafetensorsFile } from '../../src/safetensors/writer';
 import { decodeFloats, encodeFloats } from '../../src/quant/kernels/float-io';
 import { runSmoke, type SmokeOptions } from '../../src/smoke/run-smoke';
 import { writeSmokeContract } from '../../src/smoke/contract-update';
+import { renderSmoke } from '../../src/smoke/render';
 import { convertOptions } from '../support/convert-options';
 
 const OPTS: SmokeOptions = { maxTokens: 16, threads: 1, depths: [1, 2, 3] };
@@ -61,12 +62,14 @@ beforeAll(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'mtpkit-smoke-'));
   good['qwen35-dense'] = await planted('qwen35-dense', 7, 'uniform', 'dense-good');
   good['qwen35-moe'] = await planted('qwen35-moe', 7, 'uniform', 'moe-good');
+  good['qwen35-dense-tied'] = await planted('qwen35-dense-tied', 7, 'uniform', 'tied-good');
 });
 
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 describe('smoke on good planted artifacts', () => {
-  for (const variant of ['qwen35-dense', 'qwen35-moe'] as const) {
+  // The tied variant is the construction the 4B-shaped benchmark artifact uses.
+  for (const variant of ['qwen35-dense', 'qwen35-moe', 'qwen35-dense-tied'] as const) {
     it(`${variant}: passes, acceptance >= 0.9 at depth 1, identity at depths 1-3, contract recorded`, async () => {
       const dir = copy(good[variant]!, `${variant}-recorded`);
       const before = JSON.parse(fs.readFileSync(path.join(dir, 'mtplx_runtime.json'), 'utf8'));
@@ -106,9 +109,9 @@ describe('smoke on good planted artifacts', () => {
   }
 });
 
-describe('smoke catches and names the classic defects', () => {
+for (const variant of ['qwen35-dense', 'qwen35-moe'] as const) describe(`${variant}: smoke catches and names the classic defects`, () => {
   it('MTP norms without their +1 (still zero-centred)', async () => {
-    const dir = copy(good['qwen35-dense']!, 'norm-missing');
+    const dir = copy(good[variant]!, `${variant}-norm-missing`);
     await editSidecar(dir, isNorm, (v) => v.forEach((x, i) => (v[i] = x - 1)));
     const r = await runSmoke(dir, OPTS);
     expect(r.exitCode).toBe(1);
@@ -117,7 +120,7 @@ describe('smoke catches and names the classic defects', () => {
   });
 
   it('MTP norms shifted twice', async () => {
-    const dir = copy(good['qwen35-dense']!, 'norm-twice');
+    const dir = copy(good[variant]!, `${variant}-norm-twice`);
     await editSidecar(dir, isNorm, (v) => v.forEach((x, i) => (v[i] = x + 1)));
     const r = await runSmoke(dir, OPTS);
     expect(r.exitCode).toBe(1);
@@ -125,7 +128,7 @@ describe('smoke catches and names the classic defects', () => {
   });
 
   it('MTP head quantized to 2 bits', async () => {
-    const policy = path.join(root, 'mtp2.json');
+    const policy = path.join(root, `${variant}-mtp2.json`);
     fs.writeFileSync(policy, JSON.stringify({
       name: 'mtp-2bit',
       rules: [
@@ -133,7 +136,7 @@ describe('smoke catches and names the classic defects', () => {
         { match: {}, action: { keep: 'source' } },
       ],
     }));
-    const dir = await planted('qwen35-dense', 7, policy, 'mtp-2bit');
+    const dir = await planted(variant, 7, policy, `${variant}-mtp-2bit`);
     const r = await runSmoke(dir, OPTS);
     expect(r.exitCode).toBe(1);
     expect(defects(r)).toContain('mtp_low_bits');
@@ -141,7 +144,7 @@ describe('smoke catches and names the classic defects', () => {
   });
 
   it('[hidden, embedding] concat order: the calibration finds it and records it', async () => {
-    const dir = copy(good['qwen35-dense']!, 'concat');
+    const dir = copy(good[variant]!, `${variant}-concat`);
     const f = await SafetensorsFile.open(path.join(dir, 'mtp.safetensors'));
     const names = [...f.tensors.keys()].filter((n) => n.startsWith('mtp.fc.'));
     await f.close();
@@ -162,7 +165,7 @@ describe('smoke catches and names the classic defects', () => {
   });
 
   it('the wrong hidden variant stated in the contract', async () => {
-    const dir = copy(good['qwen35-dense']!, 'hidden-variant');
+    const dir = copy(good[variant]!, `${variant}-hidden-variant`);
     const file = path.join(dir, 'mtplx_runtime.json');
     const c = JSON.parse(fs.readFileSync(file, 'utf8'));
     c.mtp_contract.base_hidden_variant = 'pre_norm';
@@ -173,21 +176,32 @@ describe('smoke catches and names the classic defects', () => {
     expect(r.wiring!.best).not.toEqual(r.wiring!.stated);
     expect(pre.acceptance).toBeLessThan(r.depths[0].draftAcceptance);
     expect(r.wiring!.warnings.join()).toMatch(/base_hidden_variant pre_norm/);
+    // Not a failure (the best wiring is measured and recorded), but said everywhere the result goes.
+    expect(r.status).toBe('passed');
+    expect(renderSmoke(r).join('\n')).toMatch(/warning: +the stated wiring \(base_hidden_variant pre_norm/);
+    await writeSmokeContract(dir, r);
+    const after = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(validateRuntimeContract(after, 'mtplx_runtime.json')).toEqual([]);
+    expect(after.mtp_contract.base_hidden_variant).toBe('post_norm');
+    expect(after.mtp_contract.calibration.stated).toEqual({ base_hidden_variant: 'pre_norm', concat_order: 'embedding_hidden' });
+    expect(after.mtp_contract.calibration.diagnostic).toMatch(/stated wiring .* is not the best/);
+    const card = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
+    expect(card).toMatch(/- Wiring: the stated wiring \(base_hidden_variant pre_norm/);
   });
 
   it('zeroed scales and non-finite values in the head', async () => {
-    const zero = copy(good['qwen35-dense']!, 'zero-scales');
+    const zero = copy(good[variant]!, `${variant}-zero-scales`);
     await editSidecar(zero, (n) => n === 'mtp.fc.scales', (v) => v.fill(0));
     const z = await runSmoke(zero, OPTS);
     expect(z.exitCode).toBe(1);
     expect(z.audit.findings).toEqual([{ defect: 'payload_zero', message: expect.stringMatching(/mtp\.fc\.scales/) }]);
-    const nan = copy(good['qwen35-dense']!, 'nan-norm');
+    const nan = copy(good[variant]!, `${variant}-nan-norm`);
     await editSidecar(nan, (n) => n === 'mtp.pre_fc_norm_hidden.weight', (v) => (v[3] = NaN));
     expect(defects(await runSmoke(nan, OPTS))).toContain('payload_non_finite');
   });
 
   it('a stripped head', async () => {
-    const dir = copy(good['qwen35-dense']!, 'stripped');
+    const dir = copy(good[variant]!, `${variant}-stripped`);
     fs.rmSync(path.join(dir, 'mtp.safetensors'));
     const r = await runSmoke(dir, OPTS);
     expect(r.exitCode).toBe(1);
@@ -196,7 +210,7 @@ describe('smoke catches and names the classic defects', () => {
   });
 
   it('a partial head', async () => {
-    const dir = copy(good['qwen35-dense']!, 'partial');
+    const dir = copy(good[variant]!, `${variant}-partial`);
     const file = path.join(dir, 'mtp.safetensors');
     const f = await SafetensorsFile.open(file);
     const entries = [];
@@ -210,8 +224,8 @@ describe('smoke catches and names the classic defects', () => {
   });
 
   it('a head grafted from a different model', async () => {
-    const other = await planted('qwen35-dense', 99, 'uniform', 'other-model');
-    const dir = copy(good['qwen35-dense']!, 'foreign-head');
+    const other = await planted(variant, 99, 'uniform', `${variant}-other-model`);
+    const dir = copy(good[variant]!, `${variant}-foreign-head`);
     fs.copyFileSync(path.join(other, 'mtp.safetensors'), path.join(dir, 'mtp.safetensors'));
     const r = await runSmoke(dir, OPTS);
     expect(r.exitCode).toBe(1);

@@ -3,27 +3,10 @@
  * adversarial groups that exercise every branch of MLX's algorithms (ties, constant, zero, one-signed,
  * subnormal, huge, outlier). Values are plain numbers; callers encode them to a dtype.
  */
+import { gaussian, seededRng, type Rng } from '../../numeric/prng';
 import type { FloatDType } from './types';
 
-export type Rng = () => number;
-
-/** mulberry32: small, fast, seeded; returns [0, 1). */
-export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function gaussian(rng: Rng, sigma = 1): number {
-  const u1 = 1 - rng();
-  const u2 = rng();
-  return sigma * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
-}
+export { gaussian, seededRng, type Rng };
 
 export const GROUP_KINDS = [
   'normal', // N(0, 0.02^2), the typical weight
