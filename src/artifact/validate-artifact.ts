@@ -30,8 +30,10 @@ export interface ValidationReport {
   dir: string;
   /** True when there is no problem (info lines do not count). */
   ok: boolean;
-  /** Each names the file and the tensor / field. Heuristic findings start with `warning:`. */
+  /** Each names the file and the tensor / field. */
   problems: string[];
+  /** Heuristic or unverifiable findings worth a look; they do not fail validation. */
+  warnings: string[];
   /** Facts worth knowing that are not defects (e.g. MTPLX will label the artifact unverified). */
   info: string[];
   /** Tensors in the trunk / vision shards plus the sidecar. */
@@ -160,9 +162,14 @@ export async function validateArtifact(dir: string, opts: ValidateOptions = {}):
   const problems: string[] = [];
   const info: string[] = [];
   const files: ValidatedFile[] = [];
-  const report = (mtp: ValidationReport['mtp'], tensors: number): ValidationReport => ({
-    dir, ok: problems.length === 0, problems, info, tensors, mtp, files,
-  });
+  const warnings: string[] = [];
+  const report = (mtp: ValidationReport['mtp'], tensors: number): ValidationReport => {
+    // Heuristics report with a `warning: ` prefix; they are listed but do not fail the artifact.
+    const isWarning = (p: string) => p.startsWith('warning: ');
+    warnings.push(...problems.filter(isWarning).map((p) => p.slice('warning: '.length)));
+    const real = problems.filter((p) => !isWarning(p));
+    return { dir, ok: real.length === 0, problems: real, warnings, info, tensors, mtp, files };
+  };
 
   const st = await fsp.stat(dir).catch(() => undefined);
   if (!st?.isDirectory()) {
@@ -292,6 +299,7 @@ export async function validateArtifact(dir: string, opts: ValidateOptions = {}):
 
     const contract = await checkContractFile(dir, { config, mtp: mtpResult, files });
     problems.push(...contract.problems);
+    warnings.push(...contract.warnings);
     info.push(...contract.info);
     if (unavailable.size) info.push(`${unavailable.size} tensor(s) of missing or unreadable shards were not checked further`);
     return report(mtpResult, trunk.size + (sidecar?.tensors.size ?? 0));

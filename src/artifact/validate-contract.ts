@@ -9,6 +9,7 @@ import { validateRuntimeContract } from './contract-schema';
 import { contractBlockers } from './contract-blockers';
 import { sha256File } from '../checksum/checksums';
 import type { MtpPlacement } from './validate-mtp';
+import { evidenceFileNames, judgeEvidence } from './contract-evidence';
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -20,8 +21,15 @@ export interface ContractCheckInput {
   files: { file: string; size: number; sha256: string }[];
 }
 
-export async function checkContractFile(dir: string, input: ContractCheckInput): Promise<{ problems: string[]; info: string[] }> {
+export interface ContractCheck {
+  problems: string[];
+  warnings: string[];
+  info: string[];
+}
+
+export async function checkContractFile(dir: string, input: ContractCheckInput): Promise<ContractCheck> {
   const problems: string[] = [];
+  const warnings: string[] = [];
   const info: string[] = [];
   const f = RUNTIME_CONTRACT_FILE;
   let doc: unknown;
@@ -29,12 +37,14 @@ export async function checkContractFile(dir: string, input: ContractCheckInput):
     doc = JSON.parse(await fsp.readFile(path.join(dir, f), 'utf8'));
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    problems.push(missing ? `${f}: missing (MTPLX needs it to call the artifact verified)` : `${f}: invalid JSON (${(e as Error).message})`);
-    return { problems, info };
+    // Without a head the artifact is a plain mlx-lm one: there is nothing for MTPLX to run or verify.
+    if (missing && input.mtp.layout === 'none') info.push(`${f}: none, as expected without an MTP head (judged as an mlx-lm artifact)`);
+    else problems.push(missing ? `${f}: missing (MTPLX needs it to call the artifact verified)` : `${f}: invalid JSON (${(e as Error).message})`);
+    return { problems, warnings, info };
   }
   const schemaProblems = validateRuntimeContract(doc, f);
   problems.push(...schemaProblems);
-  if (!isObj(doc)) return { problems, info };
+  if (!isObj(doc)) return { problems, warnings, info };
 
   for (const b of contractBlockers(doc)) info.push(`${f}: MTPLX will label the artifact unverified: ${b}`);
   if (typeof doc.arch_id === 'string' && doc.arch_id !== MTPLX_ARCH_ID) info.push(`${f}: arch_id is '${doc.arch_id}', mtpkit writes '${MTPLX_ARCH_ID}'`);
@@ -81,5 +91,16 @@ export async function checkContractFile(dir: string, input: ContractCheckInput):
     else verified++;
   }
   if (recorded.length) info.push(`${f}: ${verified} of ${recorded.length} recorded output checksums match`);
-  return { problems, info };
+
+  // What each claimed status rests on (files hashed once: the scan's, then the small rest).
+  const actual = new Map<string, { size: number; sha256: string }>();
+  for (const name of await evidenceFileNames(dir)) {
+    const k = known.get(name);
+    actual.set(name, k ? { size: k.size, sha256: k.sha256 } : await sha256File(path.join(dir, name)));
+  }
+  const ev = judgeEvidence(doc, actual, f);
+  problems.push(...ev.problems);
+  warnings.push(...ev.warnings);
+  info.push(...ev.info);
+  return { problems, warnings, info };
 }
