@@ -10,6 +10,7 @@ import { contractBlockers } from './contract-blockers';
 import { sha256File } from '../checksum/checksums';
 import type { MtpPlacement } from './validate-mtp';
 import { evidenceFileNames, judgeEvidence } from './contract-evidence';
+import { checkGraftPairing } from './graft-record';
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -97,6 +98,11 @@ export async function checkContractFile(dir: string, input: ContractCheckInput):
   for (const name of await evidenceFileNames(dir)) {
     const k = known.get(name);
     actual.set(name, k ? { size: k.size, sha256: k.sha256 } : await sha256File(path.join(dir, name)));
+  }
+  if (prov?.graft !== undefined) {
+    const pairing = checkGraftPairing(prov.graft, (name) => actual.get(name)?.sha256, f);
+    problems.push(...pairing);
+    if (!pairing.length) info.push(`${f}: the MTP head and the trunk are the pair the graft recorded (content sha256)`);
   }
   const ev = judgeEvidence(doc, actual, f);
   problems.push(...ev.problems);
