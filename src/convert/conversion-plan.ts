@@ -30,6 +30,6 @@ export function buildConversionPlan(
   if (!config) throw new InputError('config.json is missing; a checkpoint folder needs one', { file: source });
   const text = parseTextConfig(config, `${source}/config.json`);
   const { tensors: planned, ...sanitize } = planSanitize(tensors, text, { ...opts, sourceLabel: source });
-  const { tensors: decided, summary, reports } = applyPolicy(planned, text, opts.policy);
+  const { tensors: decided, summary, reports } = applyPolicy(planned, text, opts.policy, opts.dtype);
   return { source, config, text, sanitize, policy: summary, tensors: decided, reports };
 }
