@@ -19,7 +19,7 @@ export function createProgress(json: boolean): ProgressSink {
     const rate = p.bytesWritten / Math.max(secs, 1e-3);
     const eta = rate > 0 ? (p.bytesTotal - p.bytesWritten) / rate : 0;
     const frac = p.bytesTotal ? p.bytesWritten / p.bytesTotal : 1;
-    return `${(frac * 100).toFixed(0).padStart(3)}%  tensors ${p.tensorsDone}/${p.tensorsTotal}  ${formatBytes(p.bytesWritten)}/${formatBytes(p.bytesTotal)}  ${formatBytes(rate)}/s  ETA ${eta.toFixed(0)} s`;
+    return `${(frac * 100).toFixed(0).padStart(3)}%  stored tensors ${p.tensorsDone}/${p.tensorsTotal}  ${formatBytes(p.bytesWritten)}/${formatBytes(p.bytesTotal)}  ${formatBytes(rate)}/s  ETA ${eta.toFixed(0)} s`;
   };
   return {
     update: (p) => {

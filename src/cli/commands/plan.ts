@@ -4,15 +4,16 @@ import { openSource } from '../../source/open-source';
 import { buildConversionPlan } from '../../convert/conversion-plan';
 import { planReport, type PlanReport } from '../../convert/plan-report';
 import { planReads } from '../../convert/plan-reads';
-import { formatBytes, formatTable, printJson, printLines } from '../output';
-import { planOptions, policyChoice, type CommonPlanArgs } from './convert';
+import { formatBytes, formatTable, printJson, printLines, terminalWidth } from '../output';
+import { layoutOptions, planOptions, policyChoice, type CommonPlanArgs, type LayoutArgs } from './convert';
+import { layoutArtifact } from '../../convert/artifact-layout';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
 
-export const planCommand: CommandModule<object, CommonPlanArgs & HubArgs> = {
+export const planCommand: CommandModule<object, CommonPlanArgs & HubArgs & LayoutArgs> = {
   command: 'plan <source>',
   describe: 'show the conversion plan: for every output tensor its sources, transforms, quantization and bytes',
   builder: (y) =>
-    hubOptions(planOptions(y)).positional('source', { type: 'string', demandOption: true, describe: 'checkpoint folder, or org/name[@revision] on the Hub' }) as never,
+    layoutOptions(hubOptions(planOptions(y))).positional('source', { type: 'string', demandOption: true, describe: 'checkpoint folder, or org/name[@revision] on the Hub' }) as never,
   handler: async (a) => {
     const src = await openSource(a.source, hubConfigFrom(a));
     try {
@@ -23,7 +24,8 @@ export const planCommand: CommandModule<object, CommonPlanArgs & HubArgs> = {
         dtype: a.dtype,
         policy: policyChoice(a),
       });
-      const report = planReport(plan, await src.estimateFetch(planReads(plan.tensors)));
+      const layout = layoutArtifact(plan.tensors, a['mtp-layout'], a['max-shard-bytes']);
+      const report = planReport(plan, await src.estimateFetch(planReads(plan.tensors)), layout);
       if (a.json) printJson({ ok: true, ...report });
       else printLines(renderPlan(report));
     } finally {
@@ -32,12 +34,13 @@ export const planCommand: CommandModule<object, CommonPlanArgs & HubArgs> = {
   },
 };
 
-function renderPlan(r: PlanReport): string[] {
+export function renderPlan(r: PlanReport, width = terminalWidth()): string[] {
   const lines = [
     `source:        ${r.source}`,
     `architecture:  ${r.architecture}`,
     `raw HF:        ${r.rawCheckpoint ? 'yes' : 'no'} (${r.rawEvidence})`,
     `policy:        ${r.policy}`,
+    ...(r.mtpLayout ? [`MTP layout:    ${r.mtpLayout}`] : []),
     `to fetch:      ${r.fetch.bytesToFetch ? `${formatBytes(r.fetch.bytesToFetch)} (${r.fetch.wholeFiles.length} whole files, ${r.fetch.rangeRequests} range requests)` : 'nothing (local or cached)'}`,
   ];
   for (const [g, s] of Object.entries(r.groups)) {
@@ -48,19 +51,23 @@ function renderPlan(r: PlanReport): string[] {
   if (r.dropped.length) lines.push(`dropped:       ${r.dropped.length} source tensors (${[...new Set(r.dropped.map((d) => d.reason))].join('; ')})`);
   for (const note of r.reports) lines.push(`note:          ${note}`);
   lines.push('');
-  lines.push(
-    ...formatTable(
-      ['tensor', 'dtype', 'shape', 'decision', 'bytes', 'rule', 'from / transforms'],
-      r.tensors.map((t) => [
-        t.name,
-        t.dtype,
-        `[${t.shape.join(',')}]`,
-        t.decision,
-        String(t.bytes),
-        t.rule ?? '',
-        t.transforms.join('; ') || t.sources.join(', '),
-      ]),
-    ),
-  );
+  const header = ['tensor (as written)', 'file', 'dtype', 'shape', 'decision', 'bytes', 'rule', 'from / transforms'];
+  const rows = r.tensors.map((t) => [
+    t.name,
+    t.file ?? '',
+    t.dtype,
+    `[${t.shape.join(',')}]`,
+    t.decision,
+    String(t.bytes),
+    t.rule ?? '',
+    t.transforms.join('; ') || t.sources.join(', '),
+  ]);
+  let table = formatTable(header, rows);
+  if (width && table.some((l) => l.length > width)) {
+    // A terminal too narrow for the free-text columns: the facts first, names cut last.
+    table = formatTable(header.slice(0, 6), rows.map((row) => row.slice(0, 6)), { maxWidth: width, shrink: [1, 0], minColumn: 24 });
+    lines.push(`(rule and transform columns left out to fit ${width} columns; --json or a pipe shows them)`);
+  }
+  lines.push(...table);
   return lines;
 }
