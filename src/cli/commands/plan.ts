@@ -64,9 +64,12 @@ export function renderPlan(r: PlanReport, width = terminalWidth()): string[] {
   ]);
   let table = formatTable(header, rows);
   if (width && table.some((l) => l.length > width)) {
-    // A terminal too narrow for the free-text columns: the facts first, names cut last.
-    table = formatTable(header.slice(0, 6), rows.map((row) => row.slice(0, 6)), { maxWidth: width, shrink: [1, 0], minColumn: 24 });
-    lines.push(`(rule and transform columns left out to fit ${width} columns; --json or a pipe shows them)`);
+    // A terminal too narrow for every column: drop the free text, then the file; cut names last.
+    const pick = (cols: number[]) => (r: string[]) => cols.map((i) => r[i]);
+    const sets = [[0, 1, 2, 3, 4, 5], [0, 2, 3, 4, 5]];
+    const cols = sets.find((c) => formatTable(pick(c)(header), rows.map(pick(c))).every((l) => l.length <= width)) ?? sets[1];
+    table = formatTable(pick(cols)(header), rows.map(pick(cols)), { maxWidth: width, shrink: [0], minColumn: 16 });
+    lines.push(`(columns ${header.filter((_, i) => !cols.includes(i)).join(', ')} left out to fit ${width} columns; --json or a pipe shows them)`);
   }
   lines.push(...table);
   return lines;
