@@ -19,6 +19,7 @@ import { MTP_SIDECAR_CANDIDATES } from '../arch/mtp-key-sets';
 import { checkQuantization } from './validate-quantization';
 import { checkMtpTensors, checkNormEncoding, listSome, type MtpPlacement } from './validate-mtp';
 import { checkContractFile } from './validate-contract';
+import { notAFile } from './file-kind';
 
 export interface ValidatedFile {
   file: string;
@@ -136,9 +137,10 @@ async function findSidecar(dir: string, config: Json | undefined, problems: stri
   if (extra && extra.mtp_file !== undefined) {
     try {
       const rel = checkRelativePath(extra.mtp_file, { file: 'config.json', field: 'mlx_lm_extra_tensors.mtp_file' });
-      if (await exists(path.join(dir, rel))) return rel;
+      const kind = await notAFile(path.join(dir, rel));
+      if (!kind) return rel;
       if (typeof extra.mtp_file === 'string') {
-        problems.push(`config.json: mlx_lm_extra_tensors.mtp_file names '${rel}', which does not exist`);
+        problems.push(`config.json: mlx_lm_extra_tensors.mtp_file names '${rel}', which ${kind === 'missing' ? 'does not exist' : `is ${kind}`}`);
       }
     } catch (e) {
       problems.push(errorText(e));
@@ -211,8 +213,11 @@ export async function validateArtifact(dir: string, opts: ValidateOptions = {}):
     trunkFiles = [];
     for (const shard of index.shards) {
       if (shard === sidecarFile) problems.push(`${INDEX_FILE_NAME}: lists the MTP sidecar '${shard}'; the sidecar must stay out of the index`);
-      else if (!(await exists(path.join(dir, shard)))) problems.push(`${INDEX_FILE_NAME}: names shard '${shard}', which is missing`);
-      else trunkFiles.push(shard);
+      else {
+        const kind = await notAFile(path.join(dir, shard));
+        if (kind) problems.push(`${INDEX_FILE_NAME}: names shard '${shard}', which is ${kind}`);
+        else trunkFiles.push(shard);
+      }
     }
     for (const n of globbed) if (!index.shards.includes(n)) problems.push(`${n}: on disk but not in ${INDEX_FILE_NAME} (mlx-lm loads every model*.safetensors)`);
   } else {

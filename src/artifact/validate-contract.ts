@@ -11,6 +11,7 @@ import { sha256File } from '../checksum/checksums';
 import type { MtpPlacement } from './validate-mtp';
 import { evidenceFileNames, judgeEvidence } from './contract-evidence';
 import { checkGraftPairing } from './graft-record';
+import { notAFile } from './file-kind';
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -80,6 +81,12 @@ export async function checkContractFile(dir: string, input: ContractCheckInput):
     if (!isObj(c) || typeof c.file !== 'string') continue;
     let actual = known.get(c.file);
     if (!actual) {
+      // Never open a FIFO or a device to hash it: the read would block or never end.
+      const kind = await notAFile(path.join(dir, c.file));
+      if (kind && kind !== 'missing') {
+        problems.push(`${f}: output_checksums lists '${c.file}', which is ${kind}`);
+        continue;
+      }
       try {
         actual = { file: c.file, ...(await sha256File(path.join(dir, c.file))) };
       } catch {

@@ -30,7 +30,7 @@ export function renderReport(r: ValidationReport): string[] {
   const mtp =
     r.mtp.layout === 'sidecar' ? `sidecar ${r.mtp.file}, ${r.mtp.tensors} tensors`
     : r.mtp.layout === 'inline' ? `inline, ${r.mtp.tensors} tensors`
-    : 'none (an mlx-lm artifact without an MTP head: nothing to speculate with)';
+    : r.ok ? 'none (an mlx-lm artifact without an MTP head: nothing to speculate with)' : 'none';
   const lines = [
     `artifact:  ${r.dir}`,
     `tensors:   ${r.tensors} in ${r.files.length} file(s), ${formatBytes(bytes)} read`,
