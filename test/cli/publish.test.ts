@@ -36,3 +36,13 @@ test('publish refuses an artifact that fails validate (exit 2, problems listed) 
   expect(refused.stderr).toMatch(/mtp\.safetensors/);
   expect((await runCli(['publish', art, '--repo', 'me/broken', '--force', '--allow-unverified', '--json'])).code).toBe(0);
 });
+
+test('publish progress says uploaded, never fetched', async () => {
+  const art = path.join(env.tmp(), 'words');
+  expect((await runCli(['convert', path.join(__dirname, '..', '..', 'fixtures', 'qwen35-dense-tied'), art, '--json'])).code).toBe(0);
+  const r = await runCli(['publish', art, '--repo', 'me/words', '--allow-unverified']);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toMatch(/uploaded (model|mtp)\.safetensors/);
+  expect(r.stderr).not.toContain('fetched');
+  expect(r.stdout).toMatch(/^published .* to me\/words@main/);
+});
