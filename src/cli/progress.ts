@@ -35,6 +35,7 @@ export function createProgress(json: boolean): ProgressSink {
         // Plain lines: at most one per 10 % and per 5 s, plus the last one, so short jobs print one line.
         const decile = Math.floor((p.bytesTotal ? p.bytesWritten / p.bytesTotal : 1) * 10);
         const finished = p.tensorsDone === p.tensorsTotal;
+        if (!finished && p.bytesWritten === 0) return; // a "0 %" line says nothing
         if (decile === lastDecile || (!finished && now - lastPrint < 5000)) return;
         lastDecile = decile;
         lastPrint = now;
