@@ -13,6 +13,9 @@ import type { FileChecksum } from '../checksum/checksums';
 import type { MtpQuantSummary } from './contract-mtp-config';
 import { validateRuntimeContract } from './contract-schema';
 import type { GraftRecord } from './graft-record';
+import type { ContractSource } from './contract-source';
+
+export type { ContractSource } from './contract-source';
 
 export { validateRuntimeContract } from './contract-schema';
 export { contractBlockers } from './contract-blockers';
@@ -45,16 +48,6 @@ export interface SamplerSpec {
   top_k: number;
 }
 
-export interface ContractSource {
-  /** Hub repo id (`Qwen/Qwen3.6-27B`). */
-  repo?: string;
-  /** Commit the source was read at. */
-  revision?: string;
-  /** Local folder's base name, when the source was not a Hub repo (never the absolute path: it is published). */
-  name?: string;
-  /** Absolute local folder, as earlier mtpkit builds wrote it (read, never written). */
-  path?: string;
-}
 
 export interface ContractInput {
   architecture: Architecture;

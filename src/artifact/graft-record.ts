@@ -4,7 +4,7 @@
  * that pairs it with the head, so a head moved onto another trunk is caught by validate.
  */
 import { createHash } from 'crypto';
-import type { ContractSource } from './contract';
+import type { ContractSource } from './contract-source';
 
 export interface TrunkQuantization {
   bits: number | null;
