@@ -106,6 +106,11 @@ export async function checkContractFile(dir: string, input: ContractCheckInput):
     const k = known.get(name);
     actual.set(name, k ? { size: k.size, sha256: k.sha256 } : await sha256File(path.join(dir, name)));
   }
+  // Older conversions recorded the source folder's absolute path: it leaks user and folder names when published.
+  const src = prov && isObj(prov.source) ? prov.source : undefined;
+  if (src && typeof src.path === 'string' && (path.isAbsolute(src.path) || /^[A-Za-z]:[\\/]/.test(src.path))) {
+    warnings.push(`${f}: mtpkit_provenance.source.path is a local absolute path ('${src.path}'); published, it shows user and folder names (re-convert: the folder's base name and file checksums are recorded instead)`);
+  }
   if (prov?.graft !== undefined) {
     const pairing = checkGraftPairing(prov.graft, (name) => actual.get(name)?.sha256, f);
     problems.push(...pairing);

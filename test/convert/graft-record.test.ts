@@ -103,3 +103,15 @@ test('a grafted head moved onto another trunk is caught: not the recorded pair',
   const r = await validateArtifact(moved);
   expect(r.problems.join('\n')).toMatch(/the MTP head was grafted onto trunk [0-9a-f]{12}…, but these trunk files hash to [0-9a-f]{12}…: head and trunk are not the recorded pair/);
 });
+
+test('validate warns (exit 0) about a contract that still records an absolute local path', async () => {
+  const dir = path.join(tmp, 'old-style');
+  fs.cpSync(grafted, dir, { recursive: true });
+  const file = path.join(dir, 'mtplx_runtime.json');
+  const c = json(file);
+  c.mtpkit_provenance.source = { path: src };
+  fs.writeFileSync(file, JSON.stringify(c, null, 2));
+  const r = await validateArtifact(dir);
+  expect(r.ok).toBe(true);
+  expect(r.warnings.join('\n')).toContain(`source.path is a local absolute path ('${src}')`);
+});
