@@ -32,13 +32,18 @@ export interface GateEvidence {
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The artifact's files a gate result covers: every regular top-level file but the card, the contract and dot files. */
+/**
+ * The artifact's files a gate result covers: every regular top-level file (also through a symlink, as in
+ * the Hub cache's snapshots) but the card, the contract and dot files.
+ */
 export async function evidenceFileNames(dir: string): Promise<string[]> {
-  const entries = await fsp.readdir(dir, { withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && !e.name.startsWith('.') && !EVIDENCE_EXCLUDED.includes(e.name))
-    .map((e) => e.name)
-    .sort();
+  const out: string[] = [];
+  for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.') || EVIDENCE_EXCLUDED.includes(e.name)) continue;
+    const file = e.isFile() || (e.isSymbolicLink() && (await fsp.stat(path.join(dir, e.name)).then((st) => st.isFile(), () => false)));
+    if (file) out.push(e.name);
+  }
+  return out.sort();
 }
 
 /** A status that says something passed or was verified (not pending, failing, or "not run"). */

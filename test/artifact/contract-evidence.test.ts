@@ -120,3 +120,17 @@ test("another tool's gate is a visible warning (exit 0): mtpkit cannot check it"
   expect(r.ok).toBe(true);
   expect(r.warnings.join('\n')).toMatch(/rests on gate 'mtp1-greedy-ar-equivalence', which mtpkit cannot check/);
 });
+
+test('evidence holds through symlinks (a Hub cache snapshot links its files to blobs)', async () => {
+  const dir = copy();
+  await writeSmokeContract(dir, report(dir, 'passed'));
+  const blobs = path.join(root, `blobs-${n}`);
+  fs.mkdirSync(blobs);
+  for (const f of fs.readdirSync(dir)) {
+    fs.renameSync(path.join(dir, f), path.join(blobs, f));
+    fs.symlinkSync(path.join(blobs, f), path.join(dir, f));
+  }
+  const r = await validateArtifact(dir);
+  expect(r.info.join('\n')).toMatch(/rests on .* whose sha256 match/);
+  expect(r.problems.filter((p) => p.includes('evidence'))).toEqual([]);
+});
