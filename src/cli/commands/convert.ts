@@ -112,7 +112,7 @@ export function printSummary(summary: ConvertSummary): void {
   const bpw = summary.bitsPerWeight;
   printLines([
     `wrote ${summary.out}: ${summary.tensors} stored tensors, ${formatBytes(summary.bytesWritten)} in ${summary.seconds.toFixed(1)} s`,
-    `bits per weight: trunk ${bpw.trunk.toFixed(3)}${bpw.mtp ? `, MTP head ${bpw.mtp.toFixed(3)}` : ''}`,
+    `bits per weight: trunk ${bpw.trunk > 0 ? bpw.trunk.toFixed(3) : 'not measured'}${bpw.mtp ? `, MTP head ${bpw.mtp.toFixed(3)}` : ''}`,
     ...(summary.reusedShards.length ? [`reused ${summary.reusedShards.length} finished shard(s): ${summary.reusedShards.join(', ')}`] : []),
     ...summary.reports.map((r) => `note: ${r}`),
     ...summary.warnings.map((w) => `warning: ${w}`),
