@@ -12,6 +12,10 @@ import { MTP_SIDECAR_FILE } from '../arch/mtp-key-sets';
 import type { FileChecksum } from '../checksum/checksums';
 import type { MtpQuantSummary } from './contract-mtp-config';
 import { validateRuntimeContract } from './contract-schema';
+import type { GraftRecord } from './graft-record';
+import type { ContractSource } from './contract-source';
+
+export type { ContractSource } from './contract-source';
 
 export { validateRuntimeContract } from './contract-schema';
 export { contractBlockers } from './contract-blockers';
@@ -44,14 +48,6 @@ export interface SamplerSpec {
   top_k: number;
 }
 
-export interface ContractSource {
-  /** Hub repo id (`Qwen/Qwen3.6-27B`). */
-  repo?: string;
-  /** Commit the source was read at. */
-  revision?: string;
-  /** Local folder, when the source was not a Hub repo. */
-  path?: string;
-}
 
 export interface ContractInput {
   architecture: Architecture;
@@ -84,6 +80,8 @@ export interface ContractInput {
   draftSampler?: SamplerSpec;
   draftLmHead?: { bits: number; group_size: number; mode: 'affine' | 'symmetric' };
   artifactRole?: string;
+  /** What a graft added the head to, and the pairing hashes. */
+  graft?: GraftRecord;
   /** A recorded exactness result (from a smoke test); default: pending. */
   exactnessBaseline?: Record<string, unknown>;
   /** ISO 8601 timestamp; default now. */
@@ -113,6 +111,7 @@ export interface MtpkitProvenance {
   mtp: { layout: MtpLayout; layers: number; tensors: number; file?: string; format: string };
   input_checksums: FileChecksum[];
   output_checksums: FileChecksum[];
+  graft?: GraftRecord;
   created_at: string;
 }
 
@@ -229,6 +228,7 @@ export function buildRuntimeContract(input: ContractInput): RuntimeContract {
     mtp: { layout: input.layout, layers: input.mtpLayers, tensors: input.mtpTensorCount, ...(mtpFile ? { file: mtpFile } : {}), format },
     input_checksums: (input.inputChecksums ?? []).map((c) => ({ ...c })),
     output_checksums: (input.outputChecksums ?? []).map((c) => ({ ...c })),
+    ...(input.graft ? { graft: input.graft } : {}),
     created_at: createdAt,
   };
   const problems = validateRuntimeContract(contract, RUNTIME_CONTRACT_FILE);

@@ -23,6 +23,7 @@ import { checkArtifactFiles } from './artifact-files';
 import { checkTensorSet } from './validate-tensor-set';
 import { parseModelDims } from '../arch/parse-model-dims';
 import type { ModelDims } from '../arch/model-dims';
+import { notAFile } from './file-kind';
 
 export interface ValidatedFile {
   file: string;
@@ -34,8 +35,10 @@ export interface ValidationReport {
   dir: string;
   /** True when there is no problem (info lines do not count). */
   ok: boolean;
-  /** Each names the file and the tensor / field. Heuristic findings start with `warning:`. */
+  /** Each names the file and the tensor / field. */
   problems: string[];
+  /** Heuristic or unverifiable findings worth a look; they do not fail validation. */
+  warnings: string[];
   /** Facts worth knowing that are not defects (e.g. MTPLX will label the artifact unverified). */
   info: string[];
   /** Tensors in the trunk / vision shards plus the sidecar. */
@@ -138,9 +141,10 @@ async function findSidecar(dir: string, config: Json | undefined, problems: stri
   if (extra && extra.mtp_file !== undefined) {
     try {
       const rel = checkRelativePath(extra.mtp_file, { file: 'config.json', field: 'mlx_lm_extra_tensors.mtp_file' });
-      if (await exists(path.join(dir, rel))) return rel;
+      const kind = await notAFile(path.join(dir, rel));
+      if (!kind) return rel;
       if (typeof extra.mtp_file === 'string') {
-        problems.push(`config.json: mlx_lm_extra_tensors.mtp_file names '${rel}', which does not exist`);
+        problems.push(`config.json: mlx_lm_extra_tensors.mtp_file names '${rel}', which ${kind === 'missing' ? 'does not exist' : `is ${kind}`}`);
       }
     } catch (e) {
       problems.push(errorText(e));
@@ -164,9 +168,14 @@ export async function validateArtifact(dir: string, opts: ValidateOptions = {}):
   const problems: string[] = [];
   const info: string[] = [];
   const files: ValidatedFile[] = [];
-  const report = (mtp: ValidationReport['mtp'], tensors: number): ValidationReport => ({
-    dir, ok: problems.length === 0, problems, info, tensors, mtp, files,
-  });
+  const warnings: string[] = [];
+  const report = (mtp: ValidationReport['mtp'], tensors: number): ValidationReport => {
+    // Heuristics report with a `warning: ` prefix; they are listed but do not fail the artifact.
+    const isWarning = (p: string) => p.startsWith('warning: ');
+    warnings.push(...problems.filter(isWarning).map((p) => p.slice('warning: '.length)));
+    const real = problems.filter((p) => !isWarning(p));
+    return { dir, ok: real.length === 0, problems: real, warnings, info, tensors, mtp, files };
+  };
 
   const st = await fsp.stat(dir).catch(() => undefined);
   if (!st?.isDirectory()) {
@@ -213,8 +222,11 @@ export async function validateArtifact(dir: string, opts: ValidateOptions = {}):
     trunkFiles = [];
     for (const shard of index.shards) {
       if (shard === sidecarFile) problems.push(`${INDEX_FILE_NAME}: lists the MTP sidecar '${shard}'; the sidecar must stay out of the index`);
-      else if (!(await exists(path.join(dir, shard)))) problems.push(`${INDEX_FILE_NAME}: names shard '${shard}', which is missing`);
-      else trunkFiles.push(shard);
+      else {
+        const kind = await notAFile(path.join(dir, shard));
+        if (kind) problems.push(`${INDEX_FILE_NAME}: names shard '${shard}', which is ${kind}`);
+        else trunkFiles.push(shard);
+      }
     }
     for (const n of globbed) if (!index.shards.includes(n)) problems.push(`${n}: on disk but not in ${INDEX_FILE_NAME} (mlx-lm loads every model*.safetensors)`);
   } else {
@@ -302,6 +314,7 @@ export async function validateArtifact(dir: string, opts: ValidateOptions = {}):
 
     const contract = await checkContractFile(dir, { config, mtp: mtpResult, files });
     problems.push(...contract.problems);
+    warnings.push(...contract.warnings);
     info.push(...contract.info);
     if (unavailable.size) info.push(`${unavailable.size} tensor(s) of missing or unreadable shards were not checked further`);
     return report(mtpResult, trunk.size + (sidecar?.tensors.size ?? 0));

@@ -9,6 +9,9 @@ import { validateRuntimeContract } from './contract-schema';
 import { contractBlockers } from './contract-blockers';
 import { sha256File } from '../checksum/checksums';
 import type { MtpPlacement } from './validate-mtp';
+import { evidenceFileNames, judgeEvidence } from './contract-evidence';
+import { checkGraftPairing } from './graft-record';
+import { notAFile } from './file-kind';
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -20,8 +23,15 @@ export interface ContractCheckInput {
   files: { file: string; size: number; sha256: string }[];
 }
 
-export async function checkContractFile(dir: string, input: ContractCheckInput): Promise<{ problems: string[]; info: string[] }> {
+export interface ContractCheck {
+  problems: string[];
+  warnings: string[];
+  info: string[];
+}
+
+export async function checkContractFile(dir: string, input: ContractCheckInput): Promise<ContractCheck> {
   const problems: string[] = [];
+  const warnings: string[] = [];
   const info: string[] = [];
   const f = RUNTIME_CONTRACT_FILE;
   let doc: unknown;
@@ -29,12 +39,14 @@ export async function checkContractFile(dir: string, input: ContractCheckInput):
     doc = JSON.parse(await fsp.readFile(path.join(dir, f), 'utf8'));
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    problems.push(missing ? `${f}: missing (MTPLX needs it to call the artifact verified)` : `${f}: invalid JSON (${(e as Error).message})`);
-    return { problems, info };
+    // Without a head the artifact is a plain mlx-lm one: there is nothing for MTPLX to run or verify.
+    if (missing && input.mtp.layout === 'none') info.push(`${f}: none, as expected without an MTP head (judged as an mlx-lm artifact)`);
+    else problems.push(missing ? `${f}: missing (MTPLX needs it to call the artifact verified)` : `${f}: invalid JSON (${(e as Error).message})`);
+    return { problems, warnings, info };
   }
   const schemaProblems = validateRuntimeContract(doc, f);
   problems.push(...schemaProblems);
-  if (!isObj(doc)) return { problems, info };
+  if (!isObj(doc)) return { problems, warnings, info };
 
   for (const b of contractBlockers(doc)) info.push(`${f}: MTPLX will label the artifact unverified: ${b}`);
   if (typeof doc.arch_id === 'string' && doc.arch_id !== MTPLX_ARCH_ID) info.push(`${f}: arch_id is '${doc.arch_id}', mtpkit writes '${MTPLX_ARCH_ID}'`);
@@ -69,6 +81,12 @@ export async function checkContractFile(dir: string, input: ContractCheckInput):
     if (!isObj(c) || typeof c.file !== 'string') continue;
     let actual = known.get(c.file);
     if (!actual) {
+      // Never open a FIFO or a device to hash it: the read would block or never end.
+      const kind = await notAFile(path.join(dir, c.file));
+      if (kind && kind !== 'missing') {
+        problems.push(`${f}: output_checksums lists '${c.file}', which is ${kind}`);
+        continue;
+      }
       try {
         actual = { file: c.file, ...(await sha256File(path.join(dir, c.file))) };
       } catch {
@@ -81,5 +99,26 @@ export async function checkContractFile(dir: string, input: ContractCheckInput):
     else verified++;
   }
   if (recorded.length) info.push(`${f}: ${verified} of ${recorded.length} recorded output checksums match`);
-  return { problems, info };
+
+  // What each claimed status rests on (files hashed once: the scan's, then the small rest).
+  const actual = new Map<string, { size: number; sha256: string }>();
+  for (const name of await evidenceFileNames(dir)) {
+    const k = known.get(name);
+    actual.set(name, k ? { size: k.size, sha256: k.sha256 } : await sha256File(path.join(dir, name)));
+  }
+  // Older conversions recorded the source folder's absolute path: it leaks user and folder names when published.
+  const src = prov && isObj(prov.source) ? prov.source : undefined;
+  if (src && typeof src.path === 'string' && (path.isAbsolute(src.path) || /^[A-Za-z]:[\\/]/.test(src.path))) {
+    warnings.push(`${f}: mtpkit_provenance.source.path is a local absolute path ('${src.path}'); published, it shows user and folder names (re-convert: the folder's base name and file checksums are recorded instead)`);
+  }
+  if (prov?.graft !== undefined) {
+    const pairing = checkGraftPairing(prov.graft, (name) => actual.get(name)?.sha256, f);
+    problems.push(...pairing);
+    if (!pairing.length) info.push(`${f}: the MTP head and the trunk are the pair the graft recorded (content sha256)`);
+  }
+  const ev = judgeEvidence(doc, actual, f);
+  problems.push(...ev.problems);
+  warnings.push(...ev.warnings);
+  info.push(...ev.info);
+  return { problems, warnings, info };
 }

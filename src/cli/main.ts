@@ -4,7 +4,7 @@
  * Every command accepts --json and then prints exactly one JSON document on stdout.
  */
 import yargs from 'yargs';
-import { EXIT_BAD_INPUT } from '../errors';
+import { EXIT_BAD_INPUT, InputError } from '../errors';
 import { reportError } from './output';
 import { commands } from './commands';
 
@@ -24,8 +24,9 @@ export async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      if (err) throw err;
-      throw new UsageError(msg);
+      // yargs re-wraps errors thrown by option coercion (bad --threads, ...) in a YError: bad usage.
+      if (err && err.name !== 'YError') throw err;
+      throw new UsageError(err?.message ?? msg);
     });
   for (const c of commands) parser.command(c);
   try {
@@ -33,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     exitCode = process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
     if (err instanceof UsageError) {
-      if (json) reportError(new Error(err.message), { json });
+      if (json) reportError(new InputError(err.message), { json });
       else process.stderr.write(`mtpkit: ${err.message}\nRun 'mtpkit --help' for usage.\n`);
       return EXIT_BAD_INPUT;
     }

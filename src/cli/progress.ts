@@ -19,7 +19,7 @@ export function createProgress(json: boolean): ProgressSink {
     const rate = p.bytesWritten / Math.max(secs, 1e-3);
     const eta = rate > 0 ? (p.bytesTotal - p.bytesWritten) / rate : 0;
     const frac = p.bytesTotal ? p.bytesWritten / p.bytesTotal : 1;
-    return `${(frac * 100).toFixed(0).padStart(3)}%  tensors ${p.tensorsDone}/${p.tensorsTotal}  ${formatBytes(p.bytesWritten)}/${formatBytes(p.bytesTotal)}  ${formatBytes(rate)}/s  ETA ${eta.toFixed(0)} s`;
+    return `${(frac * 100).toFixed(0).padStart(3)}%  stored tensors ${p.tensorsDone}/${p.tensorsTotal}  ${formatBytes(p.bytesWritten)}/${formatBytes(p.bytesTotal)}  ${formatBytes(rate)}/s  ETA ${eta.toFixed(0)} s`;
   };
   return {
     update: (p) => {
@@ -35,6 +35,7 @@ export function createProgress(json: boolean): ProgressSink {
         // Plain lines: at most one per 10 % and per 5 s, plus the last one, so short jobs print one line.
         const decile = Math.floor((p.bytesTotal ? p.bytesWritten / p.bytesTotal : 1) * 10);
         const finished = p.tensorsDone === p.tensorsTotal;
+        if (!finished && p.bytesWritten === 0) return; // a "0 %" line says nothing
         if (decile === lastDecile || (!finished && now - lastPrint < 5000)) return;
         lastDecile = decile;
         lastPrint = now;

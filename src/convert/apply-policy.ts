@@ -52,8 +52,24 @@ export function summarizePolicy(p: ResolvedPolicy): PolicySummary {
   };
 }
 
+/**
+ * Adds a cast to `to`. A cast right after another one (sanitize's cast to the config dtype) is folded
+ * into one cast from the dtype before it: mlx-lm casts each tensor once, from the dtype it was loaded
+ * in, so an f32 norm becomes f16 directly, not rounded to bf16 first (ml-explore/mlx-lm
+ * mlx_lm/convert.py: `v.astype(dtype)` on the loaded weights).
+ */
 function withCast(t: PlannedTensor, to: DType, why: string): PlannedTensor {
   if (!isFloatDType(t.dtype) || t.dtype === to) return t;
+  const last = t.transforms[t.transforms.length - 1];
+  if (last?.kind === 'cast') {
+    let before: DType = t.sources[0].dtype;
+    for (const x of t.transforms.slice(0, -1)) if (x.kind === 'cast') before = x.to;
+    const priorNote = `cast ${before} -> ${t.dtype}`;
+    const notes = t.notes.filter((n) => n !== priorNote);
+    const transforms = t.transforms.slice(0, -1);
+    if (before === to) return { ...t, transforms, dtype: to, notes };
+    return { ...t, transforms: [...transforms, { kind: 'cast', to }], dtype: to, notes: [...notes, `cast ${before} -> ${to} (${why}; one cast from the source dtype)`] };
+  }
   return { ...t, transforms: [...t.transforms, { kind: 'cast', to }], dtype: to, notes: [...t.notes, `cast ${t.dtype} -> ${to} (${why})`] };
 }
 
@@ -61,8 +77,11 @@ export function applyPolicy(
   tensors: PlannedTensor[],
   cfg: TextConfig,
   choice: PolicyChoice,
+  /** `--dtype`: float16 asked for explicitly applies to every float the policy keeps (its bf16 too), as +fp16 does. */
+  targetDtype?: string,
 ): { tensors: PlannedTensor[]; summary: PolicySummary; reports: string[] } {
-  const policy = resolvePolicyChoice(choice);
+  const resolved = resolvePolicyChoice(choice);
+  const policy: ResolvedPolicy = targetDtype === 'float16' && !resolved.floatDtype ? { ...resolved, floatDtype: 'f16' } : resolved;
   const reports: string[] = [...policy.notes];
   const out: PlannedTensor[] = [];
   for (const t of tensors) {

@@ -47,7 +47,7 @@ export function buildConversionPlan(
     select: opts.select,
     hfNaming: usesHfNaming(tensors.keys(), dims),
   });
-  const { tensors: decided, summary, reports } = applyPolicy(planned, text, opts.policy);
+  const { tensors: decided, summary, reports } = applyPolicy(planned, text, opts.policy, opts.dtype);
   refuseNeededDrops(decided, text);
   reports.push(...checkOverrides(decided, text, resolvePolicyChoice(opts.policy)));
   return { source, config, text, sanitize, policy: summary, tensors: decided, reports };

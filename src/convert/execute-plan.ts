@@ -44,7 +44,9 @@ export interface ExecuteResult {
 
 export async function executeLayouts(src: TensorSource, layouts: FileLayout[], outDir: string, opts: ExecuteOptions): Promise<ExecuteResult> {
   const shards = layouts.flatMap((l) => l.shards);
-  const tensorsTotal = shards.reduce((a, s) => a + s.units.length, 0);
+  // Counted in stored tensors (a quantized weight is weight + scales [+ biases]), the unit of the summary and of validate.
+  const stored = (s: (typeof shards)[number]) => s.units.reduce((a, u) => a + u.specs.length, 0);
+  const tensorsTotal = shards.reduce((a, s) => a + stored(s), 0);
   const bytesTotal = shards.reduce((a, s) => a + s.dataBytes, 0);
   const warnings: string[] = [];
   let tensorsDone = 0;
@@ -53,7 +55,7 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
   const hashing: Promise<void>[] = [];
   for (const shard of shards) {
     if (opts.skipFiles?.has(shard.file)) {
-      tensorsDone += shard.units.length;
+      tensorsDone += stored(shard);
       bytesWritten += shard.dataBytes;
       continue;
     }
@@ -90,7 +92,7 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
         })();
         writing.catch(() => undefined);
         bytesWritten += computed.outputs.reduce((a, o) => a + o.data.length, 0);
-        tensorsDone++;
+        tensorsDone += unit.specs.length;
       }
       await writing;
       await writer.finish();

@@ -23,6 +23,9 @@ import { moduleOf } from '../plan/output-specs';
 import { planStats } from './plan-stats';
 import { numel } from '../safetensors/types';
 import { sha256File } from '../checksum/checksums';
+import { sourceRecord } from './source-record';
+import { contentSha256, trunkQuantization, type GraftRecord } from '../artifact/graft-record';
+import type { ContractSource } from '../artifact/contract';
 
 export interface FinishInput {
   plan: ConversionPlan;
@@ -35,7 +38,9 @@ export interface FinishInput {
   keepVision: boolean;
   /** Graft: the MLX trunk the head was added to (its files are already in `dir`, unchanged). */
   graft?: {
+    /** `org/name@commit` or the trunk folder's base name. */
     baseTrunk: string;
+    trunkSource: ContractSource;
     /** The trunk's config.json, the base of ours (its `quantization` block is kept as is). */
     config: Record<string, unknown>;
     /** Trunk files in `dir` (shards, index, assets) to checksum and list. */
@@ -80,7 +85,7 @@ export async function finishArtifact(x: FinishInput): Promise<string[]> {
   if (!x.graft) files.push(...(await copyAssets(x.src, dir)));
 
   const prov = x.src.provenance();
-  const source = prov.kind === 'hub' ? { repo: prov.repo, revision: prov.commit } : { path: prov.path };
+  const source = sourceRecord(prov);
   const tool = toolInfo();
   const stats = planStats(plan.tensors);
   const mtpFloat = mtpTensors.find((t) => t.quant?.action !== 'quantize')?.dtype.toLowerCase() ?? 'bf16';
@@ -96,11 +101,14 @@ export async function finishArtifact(x: FinishInput): Promise<string[]> {
   };
 
   const cardFiles = [...tensorFiles, ...files.filter((f) => !tensorFiles.includes(f))];
+  const graftRecord = x.graft && layout.sidecar ? await recordGraft(x.graft, source, layout.sidecar.shards[0].file, checksumsOf) : undefined;
+  const inputFiles = x.inputDigests.map((d) => ({ file: d.path, size: d.size, sha256: d.sha256 }));
   const card = renderModelCard({
     baseModel: prov.kind === 'hub' ? prov.repo : path.basename(prov.path),
     baseModelIsRepo: prov.kind === 'hub',
     sourceRevision: prov.kind === 'hub' ? prov.commit : undefined,
-    sourcePath: prov.kind === 'local' ? prov.path : undefined,
+    sourceFiles: prov.kind === 'local' ? inputFiles : undefined,
+    graft: graftRecord,
     license: licenseOf(plan.config, await x.src.readText?.('README.md')),
     architecture: plan.text.architecture,
     components: cardComponentsFromPlan(plan.tensors),
@@ -132,15 +140,37 @@ export async function finishArtifact(x: FinishInput): Promise<string[]> {
       source,
       toolName: tool.name,
       toolVersion: tool.version,
-      inputChecksums: x.inputDigests.map((d) => ({ file: d.path, size: d.size, sha256: d.sha256 })),
+      inputChecksums: inputFiles,
       outputChecksums: await checksumsOf(cardFiles),
       baseTrunk: x.graft?.baseTrunk,
+      ...(graftRecord ? { graft: graftRecord, artifactRole: `${tool.name}-graft` } : {}),
       host: { platform: os.platform(), arch: os.arch() },
     });
     await writeFileAtomic(path.join(dir, RUNTIME_CONTRACT_FILE), formatRuntimeContract(contract));
     cardFiles.push(RUNTIME_CONTRACT_FILE);
   }
   return [...tensorFiles, ...cardFiles.filter((f) => !tensorFiles.includes(f))];
+}
+
+/** The trunk's identity and quantization, and the head it is paired with (both by content hash). */
+async function recordGraft(
+  g: NonNullable<FinishInput['graft']>,
+  headSource: ContractSource,
+  headFile: string,
+  checksumsOf: (names: string[]) => Promise<FileChecksum[]>,
+): Promise<GraftRecord> {
+  const weights = (await checksumsOf(g.files.filter((f) => f.endsWith('.safetensors')))).map((c) => ({ file: c.file, sha256: c.sha256! }));
+  const [head] = await checksumsOf([headFile]);
+  return {
+    trunk: {
+      ...g.trunkSource,
+      quantization: trunkQuantization(g.config),
+      ...(g.bitsPerWeight !== undefined ? { bits_per_weight: Math.round(g.bitsPerWeight * 1000) / 1000 } : {}),
+      files: weights,
+      content_sha256: contentSha256(weights),
+    },
+    head: { source: headSource, file: headFile, sha256: head.sha256! },
+  };
 }
 
 function countMtp(l: { shards: { units: { tensor: { group: string }; specs: unknown[] }[] }[] }): number {

@@ -19,6 +19,7 @@ import type { CheckpointSource } from '../source/checkpoint-source';
 import { RUNTIME_CONTRACT_FILE } from '../artifact/contract';
 import { trunkProblem } from '../artifact/validate-tensor-set';
 import { parseModelDims } from '../arch/parse-model-dims';
+import { sourceLabel, sourceRecord } from './source-record';
 
 export interface GraftOptions extends Pick<ConvertOptions, 'force' | 'threads' | 'rounding' | 'resume' | 'onProgress' | 'hub' | 'beforePublish' | 'signal' | 'onNote'> {
   trunk: string;
@@ -105,7 +106,14 @@ export async function runGraft(opts: GraftOptions): Promise<ConvertSummary> {
       graft: {
         prepare: async (dir) => {
           for (const f of trunkFiles) await place(f, path.join(dir, f));
-          return { baseTrunk: trunk.label, config: trunkConfig, files: trunkFiles, bitsPerWeight: await trunkBitsPerWeight(trunk) };
+          const prov = trunk.provenance();
+          return {
+            baseTrunk: sourceLabel(prov),
+            trunkSource: sourceRecord(prov),
+            config: trunkConfig,
+            files: trunkFiles,
+            bitsPerWeight: await trunkBitsPerWeight(trunk, trunkConfig),
+          };
         },
       },
     }, started);
@@ -115,12 +123,35 @@ export async function runGraft(opts: GraftOptions): Promise<ConvertSummary> {
   }
 }
 
-/** Stored bits per parameter of the trunk, from its index's total_parameters (mlx-lm writes it). */
-async function trunkBitsPerWeight(trunk: CheckpointSource): Promise<number | undefined> {
+/**
+ * Stored bits per parameter of the trunk: parameters from its index's total_parameters (mlx-lm writes
+ * it), else counted from the tensors, a packed U32 weight holding 32 / bits parameters per element
+ * (bits from the config's quantization block, per module when it has an entry).
+ */
+export async function trunkBitsPerWeight(trunk: CheckpointSource, config: Record<string, unknown>): Promise<number | undefined> {
   const index = await trunk.readJson<{ metadata?: { total_parameters?: number } }>('model.safetensors.index.json');
-  const params = index?.metadata?.total_parameters;
-  if (typeof params !== 'number' || params <= 0) return undefined;
   let bytes = 0;
   for (const t of trunk.tensors.values()) bytes += tensorBytes(t.dtype, t.shape);
-  return (bytes * 8) / params;
+  const recorded = index?.metadata?.total_parameters;
+  const params = typeof recorded === 'number' && recorded > 0 ? recorded : countParameters(trunk.tensors, config);
+  return params > 0 ? (bytes * 8) / params : undefined;
+}
+
+function countParameters(tensors: CheckpointSource['tensors'], config: Record<string, unknown>): number {
+  const q = (config.quantization ?? config.quantization_config) as Record<string, unknown> | undefined;
+  const bitsOf = (module: string): number | undefined => {
+    const own = q?.[module] as { bits?: unknown } | undefined;
+    const bits = typeof own?.bits === 'number' ? own.bits : q?.bits;
+    return typeof bits === 'number' && bits > 0 ? bits : undefined;
+  };
+  let params = 0;
+  for (const [name, t] of tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const module = name.replace(/\.(weight|scales|biases)$/, '');
+    const packed = tensors.has(`${module}.scales`);
+    if (packed && name !== `${module}.weight`) continue; // scales / biases: storage, not parameters
+    const bits = packed && t.dtype === 'U32' ? bitsOf(module) : undefined;
+    params += bits ? (n * 32) / bits : n;
+  }
+  return params;
 }

@@ -8,6 +8,7 @@ import type { Architecture } from '../arch/architecture';
 import { tensorBytes } from '../safetensors/types';
 import type { PlannedTensor } from '../plan/types';
 import { outputSpecs } from '../plan/output-specs';
+import { describeQuantization, type GraftRecord } from '../artifact/graft-record';
 
 export interface CardComponent {
   component: string;
@@ -33,7 +34,10 @@ export interface CardInput {
   /** Whether `baseModel` is a Hub repo id (links it). */
   baseModelIsRepo: boolean;
   sourceRevision?: string;
-  sourcePath?: string;
+  /** A local source's files (its identity: the card never names local paths). */
+  sourceFiles?: CardFile[];
+  /** A graft: the trunk the head was added to, and the pairing hashes. */
+  graft?: GraftRecord;
   /** License id from the source card / config (`apache-2.0`); omitted when unknown. */
   license?: string;
   licenseName?: string;
@@ -128,6 +132,17 @@ function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
+
+/** Provenance lines of a graft: the trunk (where from, quantization) and the trunk/head pairing. */
+function graftLines(g: GraftRecord): string[] {
+  const t = g.trunk;
+  const where = t.repo ? `${t.repo}${t.revision ? ` at commit \`${t.revision}\`` : ''}` : `local folder \`${t.name ?? '?'}\``;
+  return [
+    `- Trunk: ${where}, quantization ${describeQuantization(t.quantization)}${t.bits_per_weight !== undefined ? `, ${t.bits_per_weight.toFixed(3)} bits per weight` : ''}; its files were linked unchanged.`,
+    `- Pairing: the head \`${g.head.file}\` (sha256 \`${g.head.sha256}\`) was grafted onto the trunk whose weight files hash to \`${t.content_sha256}\` ` +
+      '(sha256 over their `sha256  file` lines); `mtpkit validate` checks both.',
+  ];
+}
 
 function frontMatter(c: CardInput, quantized: boolean): string[] {
   const lines = ['---', 'library_name: mlx', `base_model: ${yaml(c.baseModel)}`];
@@ -235,8 +250,10 @@ export function renderModelCard(c: CardInput): string {
   out.push('');
 
   out.push('## Provenance', '');
-  const source = c.baseModelIsRepo ? `${c.baseModel}${c.sourceRevision ? ` at commit \`${c.sourceRevision}\`` : ' (revision not recorded)'}` : `\`${c.sourcePath ?? c.baseModel}\``;
-  out.push(`- Source: ${source}`);
+  const source = c.baseModelIsRepo ? `${c.baseModel}${c.sourceRevision ? ` at commit \`${c.sourceRevision}\`` : ' (revision not recorded)'}` : `local folder \`${c.baseModel}\` (not a Hub repo; identified by its files below)`;
+  out.push(`- Source${c.graft ? ' of the MTP head' : ''}: ${source}`);
+  for (const f of c.sourceFiles ?? []) out.push(`  - \`${cell(f.file)}\`: ${f.size} bytes${f.sha256 ? `, sha256 \`${f.sha256}\`` : ''}`);
+  if (c.graft) out.push(...graftLines(c.graft));
   out.push(`- Tool: ${c.tool.name} ${c.tool.version}`);
   out.push('- `mtplx_runtime.json` (`mtpkit_provenance`) records the policy with its resolved rules and the size and checksum of every input and output file.');
   out.push('');

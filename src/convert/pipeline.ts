@@ -114,7 +114,8 @@ export async function writeArtifact(
       bytesWritten: result.bytesWritten,
       reusedShards: [...kept.keys()],
       seconds: (Date.now() - started) / 1000,
-      bitsPerWeight: { trunk: stats.trunk.bitsPerWeight, mtp: stats.mtp.bitsPerWeight, vision: stats.vision.bitsPerWeight },
+      // A graft plans only the head: the trunk's figure is measured on its files.
+      bitsPerWeight: { trunk: graft?.bitsPerWeight ?? stats.trunk.bitsPerWeight, mtp: stats.mtp.bitsPerWeight, vision: stats.vision.bitsPerWeight },
       groups: stats,
       warnings: result.warnings,
       reports: plan.reports,

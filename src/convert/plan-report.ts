@@ -5,9 +5,14 @@ import type { PlannedTensor, QuantDecision } from '../plan/types';
 import { outputSpecs } from '../plan/output-specs';
 import { planStats, type GroupStats } from './plan-stats';
 import type { FetchEstimate } from '../source/checkpoint-source';
+import { toSidecarMtpName } from '../arch/mtp-key-sets';
+import type { ArtifactLayout } from './artifact-layout';
 
 export interface PlanRow {
+  /** The name written (the MTP layout decides the head's names: `mtp.*` in the sidecar). */
   name: string;
+  /** The file it is written to. */
+  file?: string;
   group: string;
   role: string;
   dtype: string;
@@ -25,6 +30,7 @@ export interface PlanReport {
   rawCheckpoint: boolean;
   rawEvidence: string;
   policy: string;
+  mtpLayout?: string;
   groups: Record<string, GroupStats>;
   dropped: { name: string; reason: string }[];
   configPatch: Record<string, unknown>;
@@ -40,20 +46,25 @@ export function describeDecision(q: QuantDecision | undefined, t: PlannedTensor)
   return q.mode === 'affine' ? `affine ${q.bits}-bit g${q.groupSize}` : `${q.mode} g${q.groupSize}`;
 }
 
-export function planReport(plan: ConversionPlan, fetch: FetchEstimate): PlanReport {
+export function planReport(plan: ConversionPlan, fetch: FetchEstimate, layout?: ArtifactLayout): PlanReport {
+  const fileOf = new Map<string, string>();
+  for (const l of layout?.all ?? []) for (const sh of l.shards) for (const u of sh.units) fileOf.set(u.tensor.name, sh.file);
+  const written = (t: PlannedTensor) => (t.group === 'mtp' && layout?.mtpLayout === 'sidecar' ? toSidecarMtpName(t.name) : t.name);
   return {
     source: plan.source,
     architecture: plan.text.architecture,
     rawCheckpoint: plan.sanitize.raw.raw,
     rawEvidence: plan.sanitize.raw.reason,
     policy: plan.policy.name,
+    ...(layout ? { mtpLayout: layout.mtpLayout } : {}),
     groups: planStats(plan.tensors),
     dropped: plan.sanitize.dropped,
     configPatch: plan.sanitize.configPatch,
     reports: plan.reports,
     fetch,
     tensors: plan.tensors.map((t) => ({
-      name: t.name,
+      name: written(t),
+      ...(fileOf.has(written(t)) ? { file: fileOf.get(written(t)) } : {}),
       group: t.group,
       role: t.facts.role,
       dtype: t.dtype,

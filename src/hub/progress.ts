@@ -13,6 +13,8 @@ export interface ProgressRendererOptions {
   intervalMs?: number;
   now?: () => number;
   env?: NodeJS.ProcessEnv;
+  /** Which way the bytes go (default download): the words follow, `uploaded x` / `uploading [..]`. */
+  direction?: 'download' | 'upload';
 }
 
 export interface ProgressRenderer {
@@ -42,6 +44,7 @@ export function createProgressRenderer(opts: ProgressRendererOptions = {}): Prog
   const quiet = ['1', 'ON', 'YES', 'TRUE'].includes((env.HF_HUB_DISABLE_PROGRESS_BARS ?? '').toUpperCase());
   const now = opts.now ?? Date.now;
   const interval = opts.intervalMs ?? (tty ? 100 : 10_000);
+  const upload = opts.direction === 'upload';
   const files = new Map<string, { done: number; total: number }>();
   const started = now();
   let lastDraw = 0;
@@ -62,7 +65,7 @@ export function createProgressRenderer(opts: ProgressRendererOptions = {}): Prog
     const rate = secs > 0 ? done / secs : 0;
     const eta = rate > 0 ? (total - done) / rate : Infinity;
     const finished = [...files.values()].filter((f) => f.done >= f.total).length;
-    return `[${finished}/${files.size} files] ${formatSize(done)} / ${formatSize(total)}  ${formatSize(rate)}/s  ETA ${formatDuration(eta)}`;
+    return `${upload ? 'uploading ' : ''}[${finished}/${files.size} files] ${formatSize(done)} / ${formatSize(total)}  ${formatSize(rate)}/s  ETA ${formatDuration(eta)}`;
   };
 
   return {
@@ -80,7 +83,7 @@ export function createProgressRenderer(opts: ProgressRendererOptions = {}): Prog
         }
         return;
       }
-      if (justFinished) stream.write(`fetched ${e.path} (${formatSize(e.bytesTotal)})\n`);
+      if (justFinished) stream.write(`${upload ? 'uploaded' : 'fetched'} ${e.path} (${formatSize(e.bytesTotal)})\n`);
       else if (t - lastDraw >= interval) {
         stream.write(`${line()}\n`);
         lastDraw = t;

@@ -33,13 +33,13 @@ export function nativeAddon<T>(): T {
   return cached as T;
 }
 
-/** Default worker-thread count for native kernels: MTPKIT_THREADS, else every core. */
+/** Default worker-thread count for native kernels: MTPKIT_THREADS (0 = all cores, as documented), else every core. */
 export function defaultThreads(): number {
   const env = process.env.MTPKIT_THREADS;
-  if (env !== undefined && env !== '') {
-    const n = Number(env);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new MtpkitError(`MTPKIT_THREADS must be a positive integer, got '${env}'`, {}, 2);
+  if (env !== undefined && env.trim() !== '') {
+    const n = /^\s*\d+\s*$/.test(env) ? Number(env) : NaN;
+    if (!Number.isSafeInteger(n)) {
+      throw new InputError(`MTPKIT_THREADS takes a whole number of threads, 0 for all cores (got '${env}')`);
     }
     return n;
   }

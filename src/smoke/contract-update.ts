@@ -9,13 +9,16 @@ import * as path from 'path';
 import { InputError } from '../errors';
 import { formatRuntimeContract, RUNTIME_CONTRACT_FILE, validateRuntimeContract } from '../artifact/contract';
 import { sha256File } from '../checksum/checksums';
+import { collectEvidence, SMOKE_GATE, type GateEvidence } from '../artifact/contract-evidence';
+import { toolInfo } from '../version';
 import type { SmokeReport } from './run-smoke';
 
-export const SMOKE_GATE = 'mtpkit-smoke-greedy-ar-equivalence';
+export { SMOKE_GATE };
 
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 
-export function contractWithSmoke(contract: Record<string, any>, r: SmokeReport, now = new Date()): Record<string, any> {
+/** `evidence`: what the result rests on (tool, measured status, checksums of the files it ran). */
+export function contractWithSmoke(contract: Record<string, any>, r: SmokeReport, now = new Date(), evidence?: GateEvidence): Record<string, any> {
   const out = { ...contract };
   const timestamp = now.toISOString();
   const total = r.prompts.length * r.depths.length;
@@ -30,6 +33,7 @@ export function contractWithSmoke(contract: Record<string, any>, r: SmokeReport,
     seed: 0,
     timestamp,
     ...(r.reasons.length ? { failure_reasons: r.reasons } : {}),
+    ...(evidence ? { evidence } : {}),
   };
   if (r.depths.length) {
     const best = r.depths.reduce((a, b) => (b.mtpTokS > a.mtpTokS ? b : a));
@@ -134,7 +138,9 @@ export async function writeSmokeContract(dir: string, r: SmokeReport, now = new 
   const text = await fsp.readFile(file, 'utf8').catch(() => {
     throw new InputError(`missing: the smoke result is recorded in the runtime contract`, { file });
   });
-  const next = contractWithSmoke(JSON.parse(text), r, now);
+  const tool = toolInfo();
+  const evidence = await collectEvidence(dir, `${tool.name} ${tool.version}`, r.status, sha256File);
+  const next = contractWithSmoke(JSON.parse(text), r, now, evidence);
   const card = await updateCard(dir, smokeCardSection(r, now.toISOString()));
   const recorded: { file: string; size: number; sha256: string }[] | undefined = next.mtpkit_provenance?.output_checksums;
   const entry = recorded?.find((c) => c.file === 'README.md');

@@ -59,3 +59,16 @@ test('problems: exit 2 and every problem listed', async () => {
   expect(json.code).toBe(2);
   expect(JSON.parse(json.stdout).problems).toHaveLength(2);
 });
+
+test('a heuristic warning is listed as a warning and exits 0 (not FAILED)', async () => {
+  const dir = path.join(root, 'warned');
+  await writeArtifact(dir, artifactSpec({ mtpNormShift: -1 }));
+  const human = await run(['validate', dir]);
+  expect(human.code).toBe(0);
+  expect(human.stdout).toMatch(/warnings \(1\):\n {2}- mtp\.safetensors: MTP head norms look raw/);
+  expect(human.stdout).toContain('result:    OK with 1 warning');
+  expect(human.stdout).not.toContain('problems (');
+  const json = JSON.parse((await run(['validate', dir, '--json'])).stdout);
+  expect(json).toMatchObject({ ok: true, problems: [] });
+  expect(json.warnings).toHaveLength(1);
+});

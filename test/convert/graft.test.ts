@@ -55,7 +55,7 @@ test('graft links the trunk unchanged and adds a sidecar with shifted norms; the
     await src.close();
   }
   const contract = JSON.parse(fs.readFileSync(path.join(out, 'mtplx_runtime.json'), 'utf8'));
-  expect(contract.base_trunk).toBe(trunk);
+  expect(contract.base_trunk).toBe(path.basename(trunk)); // the folder's name, never a local path
   const report = await validateArtifact(out);
   expect(report.problems).toEqual([]);
 });

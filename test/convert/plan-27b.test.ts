@@ -39,5 +39,5 @@ test('gdn8-speed4 on the 27B layout: 240 GDN linears at 8 bits, the rest 4 bits,
   expect(j.groups.trunk.bitsPerWeight).toBeLessThan(6);
   const human = await runCli(['plan', path.join(dir, 'q27'), '--policy', 'gdn8-speed4']);
   expect(human.stdout).toMatch(/trunk: +\d+ tensors -> \d+ stored, [\d.]+ GiB, [\d.]+ bits per weight/);
-  expect(human.stdout).toMatch(/language_model\.model\.layers\.0\.linear_attn\.in_proj_qkv\.weight +BF16 +\[10240,5120\] +affine 8-bit g64/);
+  expect(human.stdout).toMatch(/language_model\.model\.layers\.0\.linear_attn\.in_proj_qkv\.weight +model-\d{5}-of-\d{5}\.safetensors +BF16 +\[10240,5120\] +affine 8-bit g64/);
 });

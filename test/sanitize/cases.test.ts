@@ -209,7 +209,9 @@ test('plan prints the per-tensor plan without reading tensor data', async () => 
   const j = JSON.parse(r.stdout);
   const gate = j.tensors.find((t: any) => t.name === 'language_model.model.layers.0.mlp.switch_mlp.gate_proj.weight');
   expect(gate.sources[0]).toMatch(/experts\.gate_up_proj\[axis 1: 0:64\]/);
-  const stacked = j.tensors.find((t: any) => t.name === 'language_model.mtp.layers.0.mlp.switch_mlp.up_proj.weight');
+  // Names as written: the default sidecar layout stores the head as mtp.* in mtp.safetensors.
+  const stacked = j.tensors.find((t: any) => t.name === 'mtp.layers.0.mlp.switch_mlp.up_proj.weight');
+  expect(stacked.file).toBe('mtp.safetensors');
   expect(stacked.sources).toHaveLength(4);
   expect(j.rawCheckpoint).toBe(true);
 });

@@ -9,6 +9,7 @@ import { smokeFlags, smokeHook, type SmokeFlagArgs } from './smoke';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
 import { withInterruptTrap } from '../interrupt';
 import { maybeConvertPart, partOptions, type PartArgs } from './convert-part';
+import { parseShardBytes, parseThreads } from '../option-values';
 
 export interface CommonPlanArgs {
   source: string;
@@ -31,9 +32,19 @@ export interface WriteArgs {
   rounding: 'metal' | 'cpu';
 }
 
-interface ConvertArgs extends CommonPlanArgs, HubArgs, WriteArgs, SmokeFlagArgs, PartArgs {
+export interface LayoutArgs {
   'max-shard-bytes'?: number;
   'mtp-layout': 'sidecar' | 'inline';
+}
+
+interface ConvertArgs extends CommonPlanArgs, HubArgs, WriteArgs, SmokeFlagArgs, LayoutArgs, PartArgs {}
+
+/** How the output is split into files; shared by `convert` and `plan` (which shows the names written). */
+export function layoutOptions<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('mtp-layout', { type: 'string', choices: ['sidecar', 'inline'], default: 'sidecar', describe: 'MTP head in mtp.safetensors (MTPLX; default) or inline language_model.mtp.* (mlx-lm native-MTP branch)' })
+    .option('max-shard-bytes', { type: 'string', describe: 'largest output shard, bytes or with a unit: 5GB, 500MiB (default 5 GiB, as mlx-lm)' })
+    .coerce('max-shard-bytes', (v: unknown) => parseShardBytes(v)) as Argv<T>;
 }
 
 /** Options of every command that writes an artifact. */
@@ -41,7 +52,8 @@ export function writeOptions<T>(y: Argv<T>): Argv<T> {
   return y
     .option('force', { type: 'boolean', default: false, describe: 'replace an existing output (only once the new one is complete)' })
     .option('resume', { type: 'boolean', default: false, describe: 'reuse the finished shards of an interrupted run (checked by sha256)' })
-    .option('threads', { type: 'number', describe: 'native worker threads (default: MTPKIT_THREADS or all cores)' })
+    .option('threads', { type: 'string', describe: 'native worker threads, 0 = all cores (default: MTPKIT_THREADS or all cores)' })
+    .coerce('threads', (v: unknown) => parseThreads(v))
     .option('rounding', { type: 'string', choices: ['metal', 'cpu'], default: 'metal', describe: 'MLX quantizer semantics: metal (GPU kernel, default) or cpu' }) as Argv<T>;
 }
 
@@ -66,11 +78,9 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
   command: 'convert <source> <out>',
   describe: 'convert a Hugging Face checkpoint into an MLX artifact (sanitized, quantized by a policy)',
   builder: (y) =>
-    partOptions(smokeFlags(writeOptions(hubOptions(planOptions(y)))))
+    partOptions(layoutOptions(smokeFlags(writeOptions(hubOptions(planOptions(y))))))
       .positional('source', { type: 'string', demandOption: true, describe: 'checkpoint folder, or org/name[@revision] on the Hub' })
-      .positional('out', { type: 'string', demandOption: true, describe: 'output folder (must not exist unless --force)' })
-      .option('mtp-layout', { type: 'string', choices: ['sidecar', 'inline'], default: 'sidecar', describe: 'MTP head in mtp.safetensors (MTPLX; default) or inline language_model.mtp.* (mlx-lm native-MTP branch)' })
-      .option('max-shard-bytes', { type: 'number', describe: 'largest output shard (default 5 GiB, as mlx-lm)' }) as never,
+      .positional('out', { type: 'string', demandOption: true, describe: 'output folder (must not exist unless --force)' }) as never,
   handler: async (a) => {
     const progress = createProgress(a.json);
     const smoke = smokeHook(a);
@@ -106,8 +116,8 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
 export function printSummary(summary: ConvertSummary): void {
   const bpw = summary.bitsPerWeight;
   printLines([
-    `wrote ${summary.out}: ${summary.tensors} tensors, ${formatBytes(summary.bytesWritten)} in ${summary.seconds.toFixed(1)} s`,
-    `bits per weight: trunk ${bpw.trunk.toFixed(3)}${bpw.mtp ? `, MTP head ${bpw.mtp.toFixed(3)}` : ''}`,
+    `wrote ${summary.out}: ${summary.tensors} stored tensors, ${formatBytes(summary.bytesWritten)} in ${summary.seconds.toFixed(1)} s`,
+    `bits per weight: trunk ${bpw.trunk > 0 ? bpw.trunk.toFixed(3) : 'not measured'}${bpw.mtp ? `, MTP head ${bpw.mtp.toFixed(3)}` : ''}`,
     ...(summary.reusedShards.length ? [`reused ${summary.reusedShards.length} finished shard(s): ${summary.reusedShards.join(', ')}`] : []),
     ...summary.reports.map((r) => `note: ${r}`),
     ...summary.warnings.map((w) => `warning: ${w}`),

@@ -14,9 +14,7 @@ export interface PlanPartsArgs {
 
 export function planPartsOptions<T>(y: Argv<T>): Argv<T> {
   return y
-    .option('parts', { type: 'number', describe: 'show how `convert --part i/N` splits the work into N parts' })
-    .option('mtp-layout', { type: 'string', choices: ['sidecar', 'inline'], default: 'sidecar', describe: 'as for convert (decides the output files)' })
-    .option('max-shard-bytes', { type: 'number', describe: 'as for convert (decides the output files)' }) as Argv<T>;
+    .option('parts', { type: 'number', describe: 'show how `convert --part i/N` splits the work into N parts' }) as Argv<T>;
 }
 
 export async function printPartition(src: CheckpointSource, plan: ConversionPlan, a: PlanPartsArgs & { json: boolean }): Promise<void> {

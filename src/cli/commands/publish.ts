@@ -39,7 +39,7 @@ export const publishCommand: CommandModule<object, PublishArgs> = {
       throw new InputError(`refusing to publish an unverified artifact (run \`mtpkit smoke\`, or pass --allow-unverified):\n  - ${unverified.join('\n  - ')}`, { file: a.artifact });
     }
     const config = resolveHubConfig(hubConfigFrom(a));
-    const renderer = a.json ? undefined : createProgressRenderer();
+    const renderer = a.json ? undefined : createProgressRenderer({ direction: 'upload' });
     const result = await publishArtifact(a.artifact, {
       repo: a.repo,
       private: a.private,

@@ -10,6 +10,7 @@ import { makeSampler } from '../../runtime/sampling';
 import { loadTokenizer, type TextCodec } from '../../runtime/text/tokenizer';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
 import { formatBytes, printJson } from '../output';
+import { parseThreads } from '../option-values';
 import { runMtp } from './run-mtp';
 
 interface RunArgs extends HubArgs {
@@ -68,7 +69,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
         .option('top-p', { type: 'number', default: 0, describe: 'nucleus sampling mass (0 = off)' })
         .option('top-k', { type: 'number', default: 0, describe: 'sample among the k most likely tokens (0 = off)' })
         .option('seed', { type: 'number', default: 0, describe: 'PRNG seed for sampling' })
-        .option('threads', { type: 'number', describe: 'native worker threads (default: MTPKIT_THREADS or all cores)' })
+        .option('threads', { type: 'string', describe: 'native worker threads, 0 = all cores (default: MTPKIT_THREADS or all cores)' })
+        .coerce('threads', (v: unknown) => parseThreads(v))
         .option('mtp', { type: 'boolean', default: false, describe: 'speculative decoding with the MTP head (prints acceptance per draft position and tokens per cycle)' })
         .option('depth', { type: 'number', default: 2, describe: 'drafts per cycle with --mtp (1-7)' })
         .conflicts('prompt', 'ids'),

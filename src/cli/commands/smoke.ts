@@ -11,6 +11,7 @@ import { runSmoke, type SmokeReport } from '../../smoke/run-smoke';
 import { writeSmokeContract } from '../../smoke/contract-update';
 import { renderSmoke } from '../../smoke/render';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
+import { parseThreads } from '../option-values';
 import { printJson, printLines } from '../output';
 
 interface SmokeArgs extends HubArgs {
@@ -39,7 +40,8 @@ export const smokeCommand: CommandModule<object, SmokeArgs> = {
         .option('prompts', { type: 'string', describe: 'file of prompts (one per line, or a JSON array of strings) replacing the built-in set' })
         .option('max-tokens', { type: 'number', default: 64, describe: 'tokens generated per prompt' })
         .option('depths', { type: 'string', default: '1,2,3', describe: 'draft depths to measure' })
-        .option('threads', { type: 'number', describe: 'native worker threads (default: all cores)' })
+        .option('threads', { type: 'string', describe: 'native worker threads, 0 = all cores (default: all cores)' })
+        .coerce('threads', (v: unknown) => parseThreads(v))
         .option('write', { type: 'boolean', default: true, describe: 'record the result in the artifact contract (--no-write to only report)' }),
     ) as never,
   handler: async (a) => {

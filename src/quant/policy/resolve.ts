@@ -131,7 +131,7 @@ export function resolvePolicy(spec: string, opts: ResolveOptions = {}): Resolved
 
   const single = layers.length > 0 && splitCombination(spec).length === 1 ? layers[0].file : undefined;
   return {
-    name: spec,
+    name: spec + globalsSuffix(spec, layers, opts),
     description: single?.description,
     rules,
     floatDtype,
@@ -139,6 +139,32 @@ export function resolvePolicy(spec: string, opts: ResolveOptions = {}): Resolved
     sources: layers.map((l) => l.label),
     notes,
   };
+}
+
+/**
+ * --bits / --group-size / --mode change the defaults that quantize rules without their own value take.
+ * An option no rule takes would be silently ignored: refused. One that changes a named policy other
+ * than `uniform` (whose parameters they are) is recorded in its name, so the card and the contract
+ * never show `gdn8-speed4` for what is really an 8-bit variant.
+ */
+function globalsSuffix(spec: string, layers: Layer[], opts: ResolveOptions): string {
+  const given: [string, string, unknown][] = [
+    ['--bits', 'bits', opts.bits],
+    ['--group-size', 'group_size', opts.groupSize],
+    ['--mode', 'mode', opts.mode],
+  ];
+  const quantizeSpecs = layers.flatMap((l) => (l.file.rules ?? []).map((r) => r.action)).filter((a): a is Extract<PolicyAction, { quantize: unknown }> => typeof a === 'object' && 'quantize' in a);
+  const parts: string[] = [];
+  for (const [flag, key, value] of given) {
+    if (value === undefined) continue;
+    const takers = quantizeSpecs.filter((a) => (a.quantize as Record<string, unknown>)[key] === undefined);
+    if (!takers.length) {
+      throw new InputError(`${flag} has no effect with policy '${spec}': none of its rules takes a default ${key.replace('_', ' ')} (use --override, or a policy file)`);
+    }
+    parts.push(`${flag} ${String(value)}`);
+  }
+  const base = layers[0]?.builtin?.name;
+  return parts.length && base !== 'uniform' ? ` (${parts.join(' ')})` : '';
 }
 
 /** Defaults merged from the most basic policy up to the most specific, then the command-line options. */
