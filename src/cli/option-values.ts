@@ -14,8 +14,11 @@ export function parseThreads(value: unknown, option = '--threads'): number | und
 }
 
 const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30 };
-/** Below this a shard limit is a slip (a number meant in GB): every tensor would get its own file. */
-export const MIN_SHARD_BYTES = 2 ** 20;
+/**
+ * Below one page a shard limit is a slip (`10` meant as GB): every tensor would get its own file. Small
+ * limits above it are legitimate: tests and partitioned runs of tiny checkpoints use tens of KB.
+ */
+export const MIN_SHARD_BYTES = 4096;
 
 /** `--max-shard-bytes`: bytes, or with a unit (`500MB`, `2GiB`); at least MIN_SHARD_BYTES. */
 export function parseShardBytes(value: unknown, option = '--max-shard-bytes'): number | undefined {
@@ -28,7 +31,7 @@ export function parseShardBytes(value: unknown, option = '--max-shard-bytes'): n
     throw new InputError(`${option} takes a size in bytes, optionally with a unit (5GB, 500MiB); got '${text}'`);
   }
   if (bytes < MIN_SHARD_BYTES) {
-    throw new InputError(`${option} ${text} is below the 1 MiB minimum (every tensor would get its own shard); mlx-lm's default is 5GB`);
+    throw new InputError(`${option} ${text} is below the 4 KiB minimum (every tensor would get its own shard); mlx-lm's default is 5GB`);
   }
   return bytes;
 }

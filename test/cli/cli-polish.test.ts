@@ -92,7 +92,7 @@ test('--threads, MTPKIT_THREADS and --max-shard-bytes: bad values name the optio
   const bad: [string[], RegExp][] = [
     [['--threads', '-1'], /--threads takes a whole number of threads.*'-1'/],
     [['--threads', 'abc'], /--threads takes a whole number of threads.*'abc'/],
-    [['--max-shard-bytes', '10'], /--max-shard-bytes 10 is below the 1 MiB minimum/],
+    [['--max-shard-bytes', '10'], /--max-shard-bytes 10 is below the 4 KiB minimum/],
     [['--max-shard-bytes', '-5'], /--max-shard-bytes takes a size in bytes.*'-5'/],
   ];
   for (const [args, msg] of bad) {
