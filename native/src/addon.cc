@@ -6,6 +6,7 @@ void InitConvert(Napi::Env env, Napi::Object exports);
 void InitQuantize(Napi::Env env, Napi::Object exports);
 void InitEngineKernels(Napi::Env env, Napi::Object exports);
 void InitEngine(Napi::Env env, Napi::Object exports);
+void InitSha256(Napi::Env env, Napi::Object exports);
 }  // namespace mtpkit
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -13,6 +14,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mtpkit::InitQuantize(env, exports);
   mtpkit::InitEngineKernels(env, exports);
   mtpkit::InitEngine(env, exports);
+  mtpkit::InitSha256(env, exports);
   return exports;
 }
 

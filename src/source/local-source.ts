@@ -4,7 +4,7 @@ import * as path from 'path';
 import { Checkpoint } from '../safetensors/checkpoint';
 import type { TensorInfo } from '../safetensors/types';
 import type { CheckpointSource, FetchEstimate, InputFileDigest, SourceProvenance } from './checkpoint-source';
-import { sha256File } from '../checksum/checksums';
+import { sha256FileNative } from '../native/sha256-stream';
 
 export class LocalSource implements CheckpointSource {
   private constructor(private readonly ckpt: Checkpoint, readonly label: string) {}
@@ -60,6 +60,10 @@ export class LocalSource implements CheckpointSource {
     return this.ckpt.readRange(name, start, end);
   }
 
+  readRangeInto(name: string, start: number, dest: Buffer): Promise<void> {
+    return this.ckpt.readRangeInto(name, start, dest);
+  }
+
   async listFiles(): Promise<string[]> {
     const entries = await fsp.readdir(this.ckpt.dir, { withFileTypes: true });
     return entries.filter((e) => e.isFile()).map((e) => e.name).sort();
@@ -88,17 +92,19 @@ export class LocalSource implements CheckpointSource {
   /**
    * sha256 of every shard. In a Hugging Face cache snapshot the shards are links to `blobs/<sha256>`
    * (LFS files are stored under their sha256), so the name is the checksum and nothing is read;
-   * other files are hashed on the hash worker thread.
+   * other files are read and hashed natively on libuv's pool, one file and one 8 MiB piece at a time,
+   * so the executor's reads (same pool) are never queued behind a whole file. Sequential file reads
+   * also warm the page cache ahead of the executor when the cache is cold.
    */
   async inputDigests(): Promise<InputFileDigest[]> {
-    return Promise.all(
-      this.ckpt.shards.map(async (shard) => {
-        const file = path.join(this.ckpt.dir, shard);
-        const fromCache = await hfCacheBlobDigest(file);
-        const { size, sha256 } = fromCache ?? (await sha256File(file));
-        return { path: shard, size, sha256 };
-      }),
-    );
+    const out: InputFileDigest[] = [];
+    for (const shard of this.ckpt.shards) {
+      const file = path.join(this.ckpt.dir, shard);
+      const fromCache = await hfCacheBlobDigest(file);
+      const { size, sha256 } = fromCache ?? (await sha256FileNative(file));
+      out.push({ path: shard, size, sha256 });
+    }
+    return out;
   }
 
   close(): Promise<void> {
