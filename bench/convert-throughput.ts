@@ -4,7 +4,7 @@
  * time the floor (read every input byte, write as many bytes as the conversion writes, fsync), then the
  * conversion itself in a fresh child process, from the same cache state. ratio = convert / floor.
  * Run: node dist/bench/convert-throughput.js [--target-bytes 2e9] [--policy P]... [--cache warm|cold|both]
- *        [--repeat N] [--threads N] [--keep] [--json]          (MTPKIT_BENCH_TARGET_BYTES also sets the size)
+ *        [--repeat N] [--threads N] [--keep] [--no-roofline] [--json]          (MTPKIT_BENCH_TARGET_BYTES also sets the size)
  */
 import { createHash } from 'crypto';
 import { promises as fsp } from 'fs';
@@ -18,6 +18,7 @@ import { prepareCache, type CacheMode, type CacheState } from './support/page-ca
 import { planFacts } from './support/plan-facts';
 import type { ConvertPhases, ProbeResult } from './support/probe-types';
 import { QUANT_UNAVAILABLE, runProbe } from './support/run-probe';
+import { formatQuantRoofline, quantRoofline, type QuantRoofline } from './support/quant-roofline';
 import { folderBytes, makeScratchDir, removeDir, requireFreeSpace } from './support/scratch';
 
 export interface ThroughputOptions {
@@ -35,6 +36,8 @@ export interface ThroughputOptions {
   repeat?: number;
   /** Keep the scratch folder (checkpoint) instead of removing it. */
   keep?: boolean;
+  /** Skip the quantize-kernel vs read-bandwidth figures (they need the engine kernels in the addon). */
+  skipRoofline?: boolean;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
 }
@@ -75,6 +78,8 @@ export interface ThroughputResult {
   /** Single-thread sha256 speed of this machine (for the output-hash estimate). */
   sha256GBps: number;
   convertRunsIn: string;
+  /** The quantizer's GB/s per core against the memory read bandwidth, measured in this run. */
+  roofline?: QuantRoofline;
   scratchDir?: string;
   rows: ThroughputRow[];
 }
@@ -117,6 +122,7 @@ export async function run(opts: ThroughputOptions = {}): Promise<ThroughputResul
     const ctx: Ctx = { input, inputFiles, inputBytes, scratch, sha256GBps, threads: opts.threads, log };
     const rows: ThroughputRow[] = [];
     for (const mode of modes) for (const policy of policies) rows.push(await measureRow(ctx, mode, policy, repeat));
+    const roofline = opts.skipRoofline ? undefined : await quantRoofline({ rounds: Math.max(3, repeat) });
     const d = gen.dims;
     return {
       variant,
@@ -127,6 +133,7 @@ export async function run(opts: ThroughputOptions = {}): Promise<ThroughputResul
       cores: os.cpus().length,
       sha256GBps,
       convertRunsIn: 'child process (fresh node, one per conversion); seconds = runConvert wall clock inside it',
+      roofline,
       scratchDir: opts.keep ? scratch : undefined,
       rows,
     };
@@ -213,7 +220,7 @@ export function formatThroughput(r: ThroughputResult): string {
     `convert throughput: ${r.variant} H=${d.hidden} layers=${d.layers} I=${d.intermediate} gdn nk=${d.linKeyHeads} nv=${d.linValueHeads}, ` +
       `input ${gb(r.inputBytes)} GB in ${r.shards} shard(s) (generated in ${sec(r.generateSeconds)} s), ${r.cores} cores, sha256 ${r.sha256GBps.toFixed(2)} GB/s`,
     `conversions run in a ${r.convertRunsIn}`,
-    'ratio = convert s / floor s (target <= 1.3); checksums (input and output sha256) run on a worker thread, overlapped',
+    'ratio = convert s / floor s (target <= 1.3); sha256 of inputs (read in 8 MiB pieces) and outputs (as written) on the libuv pool, overlapped',
     'cache  policy        out GB  floor s (read+write)  convert s  ratio  in GB/s  peak RSS MB',
   ];
   for (const x of r.rows) {
@@ -239,8 +246,8 @@ export function formatThroughput(r: ThroughputResult): string {
     lines.push(`  ${x.floorCache.mode} ${x.policy}: floor ${st(x.floorCache)}; convert ${st(x.convertCache)}`);
   }
   lines.push(
-    'busy time per step (s; the steps overlap: tensor i+1 is read while i is computed and i-1 written, checksums run on a worker):',
-    '  hashInput (worker) | execute: read, quantize, write, shardFsync | finishArtifact | other',
+    'busy time per step (s; the steps overlap: tensor i+1 is read while i is computed and i-1 written, inputs hashed beside; write includes hashing it):',
+    '  hashInput (pool) | execute: read, quantize, write, shardFsync | finishArtifact | other',
   );
   for (const x of r.rows) {
     const p = x.phases;
@@ -250,6 +257,7 @@ export function formatThroughput(r: ThroughputResult): string {
         `${sec(p.shardFsync)} | ${sec(p.finishArtifact)} | ${sec(p.other)}`,
     );
   }
+  if (r.roofline) lines.push(...formatQuantRoofline(r.roofline));
   if (r.scratchDir) lines.push(`kept: ${r.scratchDir}`);
   return lines.join('\n');
 }
@@ -272,6 +280,7 @@ if (require.main === module) {
     threads: threads === undefined ? undefined : Number(threads),
     repeat: Number(optionValue(args, 'repeat') ?? 1),
     keep: hasFlag(args, 'keep'),
+    skipRoofline: hasFlag(args, 'no-roofline'),
   }).then(
     (r) => console.log(hasFlag(args, 'json') ? JSON.stringify(r, null, 2) : formatThroughput(r)),
     (e) => {
