@@ -4,7 +4,7 @@
  * time the floor (read every input byte, write as many bytes as the conversion writes, fsync), then the
  * conversion itself in a fresh child process, from the same cache state. ratio = convert / floor.
  * Run: node dist/bench/convert-throughput.js [--target-bytes 2e9] [--policy P]... [--cache warm|cold|both]
- *        [--repeat N] [--threads N] [--keep] [--json]          (MTPKIT_BENCH_TARGET_BYTES also sets the size)
+ *        [--repeat N] [--threads N] [--keep] [--no-roofline] [--baseline-tree DIR] [--json]          (MTPKIT_BENCH_TARGET_BYTES also sets the size)
  */
 import { createHash } from 'crypto';
 import { promises as fsp } from 'fs';
@@ -18,6 +18,7 @@ import { prepareCache, type CacheMode, type CacheState } from './support/page-ca
 import { planFacts } from './support/plan-facts';
 import type { ConvertPhases, ProbeResult } from './support/probe-types';
 import { QUANT_UNAVAILABLE, runProbe } from './support/run-probe';
+import { formatQuantRoofline, quantRoofline, type QuantRoofline } from './support/quant-roofline';
 import { folderBytes, makeScratchDir, removeDir, requireFreeSpace } from './support/scratch';
 
 export interface ThroughputOptions {
@@ -35,6 +36,13 @@ export interface ThroughputOptions {
   repeat?: number;
   /** Keep the scratch folder (checkpoint) instead of removing it. */
   keep?: boolean;
+  /** Skip the quantize-kernel vs read-bandwidth figures (they need the engine kernels in the addon). */
+  skipRoofline?: boolean;
+  /**
+   * Another built checkout (e.g. main) whose converter is timed too, right after ours in every pair,
+   * from the same cache state: before/after figures from one run.
+   */
+  baselineTree?: string;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
 }
@@ -62,6 +70,8 @@ export interface ThroughputRow {
   floorInputGBps: number;
   peakRss?: number;
   phases?: ConvertPhases;
+  /** With baselineTree: its median convert seconds, ratio to the median floor, and each pair's ratio. */
+  baseline?: { seconds: number; ratio: number; ratioRuns: number[]; phases?: ConvertPhases; error?: string };
 }
 
 export interface ThroughputResult {
@@ -75,6 +85,9 @@ export interface ThroughputResult {
   /** Single-thread sha256 speed of this machine (for the output-hash estimate). */
   sha256GBps: number;
   convertRunsIn: string;
+  /** The quantizer's GB/s per core against the memory read bandwidth, measured in this run. */
+  roofline?: QuantRoofline;
+  baselineTree?: string;
   scratchDir?: string;
   rows: ThroughputRow[];
 }
@@ -114,9 +127,10 @@ export async function run(opts: ThroughputOptions = {}): Promise<ThroughputResul
     const inputBytes = await fileBytes(inputFiles);
     const sha256GBps = sha256Speed();
 
-    const ctx: Ctx = { input, inputFiles, inputBytes, scratch, sha256GBps, threads: opts.threads, log };
+    const ctx: Ctx = { input, inputFiles, inputBytes, scratch, sha256GBps, threads: opts.threads, log, baselineTree: opts.baselineTree };
     const rows: ThroughputRow[] = [];
     for (const mode of modes) for (const policy of policies) rows.push(await measureRow(ctx, mode, policy, repeat));
+    const roofline = opts.skipRoofline ? undefined : await quantRoofline({ rounds: Math.max(3, repeat) });
     const d = gen.dims;
     return {
       variant,
@@ -127,6 +141,8 @@ export async function run(opts: ThroughputOptions = {}): Promise<ThroughputResul
       cores: os.cpus().length,
       sha256GBps,
       convertRunsIn: 'child process (fresh node, one per conversion); seconds = runConvert wall clock inside it',
+      roofline,
+      baselineTree: opts.baselineTree,
       scratchDir: opts.keep ? scratch : undefined,
       rows,
     };
@@ -143,6 +159,7 @@ interface Ctx {
   sha256GBps: number;
   threads?: number;
   log: (line: string) => void;
+  baselineTree?: string;
 }
 
 const median = <T>(xs: T[], key: (x: T) => number): T => [...xs].sort((a, b) => key(a) - key(b))[(xs.length - 1) >> 1];
@@ -151,7 +168,7 @@ const median = <T>(xs: T[], key: (x: T) => number): T => [...xs].sort((a, b) => 
 async function measureRow(c: Ctx, mode: CacheMode, policy: string, repeat: number): Promise<ThroughputRow> {
   const facts = await planFacts(c.input, policy);
   const out = path.join(c.scratch, `out-${policy.replace(/[^\w.-]/g, '_')}`);
-  const runs: { floorCache: CacheState; convertCache: CacheState; floor: IoFloor; probe: ProbeResult; outputBytes?: number }[] = [];
+  const runs: { floorCache: CacheState; convertCache: CacheState; floor: IoFloor; probe: ProbeResult; outputBytes?: number; base?: ProbeResult }[] = [];
   for (let i = 0; i < repeat; i++) {
     const floorCache = await prepareCache(c.inputFiles, c.inputBytes, mode);
     const floor = await measureIoFloor(c.inputFiles, facts.outputTensorBytes, c.scratch);
@@ -161,7 +178,14 @@ async function measureRow(c: Ctx, mode: CacheMode, policy: string, repeat: numbe
     const probe = await runProbe({ source: c.input, out, policy, threads: c.threads });
     const outputBytes = probe.ok ? await folderBytes(out) : undefined;
     await removeDir(out);
-    runs.push({ floorCache, convertCache, floor, probe, outputBytes });
+    let base: ProbeResult | undefined;
+    if (c.baselineTree) {
+      await prepareCache(c.inputFiles, c.inputBytes, mode);
+      base = await runProbe({ source: c.input, out, policy, threads: c.threads }, c.baselineTree);
+      await removeDir(out);
+      c.log(`${mode} ${policy} #${i + 1}: baseline ${base.ok ? base.seconds.toFixed(2) + ' s' : 'FAILED: ' + base.error}`);
+    }
+    runs.push({ floorCache, convertCache, floor, probe, outputBytes, base });
     if (!probe.ok) break;
     c.log(`${mode} ${policy} #${i + 1}: convert ${probe.seconds.toFixed(2)} s, ratio ${(probe.seconds / floor.seconds).toFixed(2)}`);
   }
@@ -185,6 +209,17 @@ async function measureRow(c: Ctx, mode: CacheMode, policy: string, repeat: numbe
   if (!m.probe.ok) return row; // unreachable: every run succeeded
   const p = m.probe;
   const outputBytes = m.outputBytes!;
+  const bases = runs.map((r) => r.base).filter((b): b is Extract<ProbeResult, { ok: true }> => b !== undefined && b.ok);
+  const baseFailed = runs.map((r) => r.base).find((b) => b !== undefined && !b.ok);
+  if (c.baselineTree && bases.length) {
+    const mb = median(bases, (b) => b.seconds);
+    row.baseline = {
+      seconds: mb.seconds,
+      ratio: mb.seconds / floor.seconds,
+      ratioRuns: runs.map((r) => (r.base?.ok ? r.base.seconds : NaN) / r.floor.seconds),
+      phases: mb.phases,
+    };
+  } else if (baseFailed && !baseFailed.ok) row.baseline = { seconds: NaN, ratio: NaN, ratioRuns: [], error: baseFailed.error };
   return {
     ...row,
     ok: true,
@@ -213,7 +248,7 @@ export function formatThroughput(r: ThroughputResult): string {
     `convert throughput: ${r.variant} H=${d.hidden} layers=${d.layers} I=${d.intermediate} gdn nk=${d.linKeyHeads} nv=${d.linValueHeads}, ` +
       `input ${gb(r.inputBytes)} GB in ${r.shards} shard(s) (generated in ${sec(r.generateSeconds)} s), ${r.cores} cores, sha256 ${r.sha256GBps.toFixed(2)} GB/s`,
     `conversions run in a ${r.convertRunsIn}`,
-    'ratio = convert s / floor s (target <= 1.3); checksums (input and output sha256) run on a worker thread, overlapped',
+    'ratio = convert s / floor s (target <= 1.3); sha256 of inputs (read in 8 MiB pieces) and outputs (as written) on the libuv pool, overlapped',
     'cache  policy        out GB  floor s (read+write)  convert s  ratio  in GB/s  peak RSS MB',
   ];
   for (const x of r.rows) {
@@ -233,23 +268,38 @@ export function formatThroughput(r: ThroughputResult): string {
     lines.push('ratio of each floor + convert pair (medians above):');
     for (const x of r.rows) if (x.ratioRuns) lines.push(`  ${x.floorCache.mode} ${x.policy}: ${x.ratioRuns.map((v) => v.toFixed(2)).join(' ')}`);
   }
+  if (r.baselineTree) {
+    lines.push(`baseline converter (${r.baselineTree}), timed right after ours in each pair from the same cache state: median s, ratio, each pair's ratio`);
+    for (const x of r.rows) {
+      const b = x.baseline;
+      if (!b) continue;
+      lines.push(
+        b.error
+          ? `  ${x.floorCache.mode} ${x.policy}: FAILED: ${b.error}`
+          : `  ${x.floorCache.mode} ${x.policy}: ${sec(b.seconds)} s, ratio ${sec(b.ratio)} (ours ${sec(x.ratio)}); pairs ${b.ratioRuns.map((v) => v.toFixed(2)).join(' ')}`,
+      );
+    }
+  }
   lines.push('cache state before each timed step (method, input resident in page cache):');
   for (const x of r.rows) {
     const st = (c: CacheState) => `${c.method}, ${c.residentFraction === undefined ? '?' : (100 * c.residentFraction).toFixed(0) + '%'}`;
     lines.push(`  ${x.floorCache.mode} ${x.policy}: floor ${st(x.floorCache)}; convert ${st(x.convertCache)}`);
   }
   lines.push(
-    'busy time per step (s; the steps overlap: tensor i+1 is read while i is computed and i-1 written, checksums run on a worker):',
-    '  hashInput (worker) | execute: read, quantize, write, shardFsync | finishArtifact | other',
+    'busy time per step (s; the steps overlap: tensor i+1 is read while i is computed and i-1 written, inputs hashed beside; write includes hashing it):',
+    '  hashInput (pool) | execute: read, quantize, write, shardFsync | finishArtifact | other',
   );
   for (const x of r.rows) {
-    const p = x.phases;
-    if (!p) continue;
-    lines.push(
-      `  ${x.floorCache.mode} ${x.policy}: ${sec(p.hashInput)} | ${sec(p.execute)}: ${sec(p.read)}, ${sec(p.quantize)}, ${sec(p.write)}, ` +
-        `${sec(p.shardFsync)} | ${sec(p.finishArtifact)} | ${sec(p.other)}`,
-    );
+    const busy = (label: string, p: ConvertPhases | undefined) =>
+      p &&
+      lines.push(
+        `  ${x.floorCache.mode} ${label}: ${sec(p.hashInput)} | ${sec(p.execute)}: ${sec(p.read)}, ${sec(p.quantize)}, ${sec(p.write)}, ` +
+          `${sec(p.shardFsync)} | ${sec(p.finishArtifact)} | ${sec(p.other)}`,
+      );
+    busy(x.policy, x.phases);
+    busy(`${x.policy} (baseline)`, x.baseline?.phases);
   }
+  if (r.roofline) lines.push(...formatQuantRoofline(r.roofline));
   if (r.scratchDir) lines.push(`kept: ${r.scratchDir}`);
   return lines.join('\n');
 }
@@ -272,6 +322,8 @@ if (require.main === module) {
     threads: threads === undefined ? undefined : Number(threads),
     repeat: Number(optionValue(args, 'repeat') ?? 1),
     keep: hasFlag(args, 'keep'),
+    skipRoofline: hasFlag(args, 'no-roofline'),
+    baselineTree: optionValue(args, 'baseline-tree'),
   }).then(
     (r) => console.log(hasFlag(args, 'json') ? JSON.stringify(r, null, 2) : formatThroughput(r)),
     (e) => {

@@ -8,6 +8,7 @@
         "src/finite.cc",
         "src/quantize.cc",
         "src/file_lock.cc",
+        "src/sha256_stream.cc",
         "<!@(node -p \"require('fs').readdirSync('src/engine', { recursive: true }).filter(f => f.endsWith('.cc')).sort().map(f => 'src/engine/' + f.split(require('path').sep).join('/')).join(' ')\")"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

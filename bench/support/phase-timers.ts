@@ -63,6 +63,7 @@ export function instrumentPipeline(): PhaseTimers {
   t.wrap(LocalSource?.prototype, 'inputDigests', 'hashInput');
   t.wrap(LocalSource?.prototype, 'readTensor', 'read');
   t.wrap(LocalSource?.prototype, 'readRange', 'read');
+  t.wrap(LocalSource?.prototype, 'readRangeInto', 'read');
   t.wrap(require('../../src/convert/quantize-step'), 'quantizeTensor', 'quantize');
   t.wrap(SafetensorsWriter?.prototype, 'write', 'write');
   t.wrap(SafetensorsWriter?.prototype, 'finish', 'shardFsync');

@@ -17,9 +17,14 @@ function probeCommand(): string[] {
 /** Pattern of the error the pipeline raised before quantization was wired in. */
 export const QUANT_UNAVAILABLE = /quantization is not available yet/;
 
-export function runProbe(req: ProbeRequest): Promise<ProbeResult> {
+/**
+ * Runs the probe of this tree, or of another built checkout (`tree`: its dist/bench/support/convert-probe.js),
+ * so a run can time the converter before and after a change on the same input.
+ */
+export function runProbe(req: ProbeRequest, tree?: string): Promise<ProbeResult> {
+  const cmd = tree ? [path.join(tree, 'dist', 'bench', 'support', 'convert-probe.js')] : probeCommand();
   return new Promise((resolve) => {
-    execFile(process.execPath, [...probeCommand(), JSON.stringify(req)], { maxBuffer: 16 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...cmd, JSON.stringify(req)], { maxBuffer: 16 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
       const last = stdout.trim().split('\n').pop() ?? '';
       try {
         resolve(JSON.parse(last) as ProbeResult);

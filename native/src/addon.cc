@@ -8,6 +8,7 @@ void InitFinite(Napi::Env env, Napi::Object exports);
 void InitEngineKernels(Napi::Env env, Napi::Object exports);
 void InitEngine(Napi::Env env, Napi::Object exports);
 void InitFileLock(Napi::Env env, Napi::Object exports);
+void InitSha256(Napi::Env env, Napi::Object exports);
 }  // namespace mtpkit
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -17,6 +18,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mtpkit::InitEngineKernels(env, exports);
   mtpkit::InitEngine(env, exports);
   mtpkit::InitFileLock(env, exports);
+  mtpkit::InitSha256(env, exports);
   return exports;
 }
 

@@ -6,10 +6,11 @@ import * as path from 'path';
 import { SafetensorsWriter } from '../safetensors/writer';
 import { tensorBytes } from '../safetensors/types';
 import type { FileLayout } from './shard-layout';
-import { computeTensor, loadSources, type ComputeOptions } from './compute-tensor';
+import { computeTensor, type ComputeOptions } from './compute-tensor';
+import { SourceReader } from './source-reader';
 import type { TensorSource } from '../source/checkpoint-source';
 import { MtpkitError } from '../errors';
-import { sha256File } from '../checksum/checksums';
+import { Sha256Stream } from '../native/sha256-stream';
 
 export interface ExecuteProgress {
   tensorsDone: number;
@@ -53,18 +54,21 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
   let bytesWritten = 0;
   const digests = new Map<string, FileDigest>();
   const hashing: Promise<void>[] = [];
+  const reader = new SourceReader(src);
   for (const shard of shards) {
     if (opts.skipFiles?.has(shard.file)) {
       tensorsDone += stored(shard);
       bytesWritten += shard.dataBytes;
       continue;
     }
-    const writer = await SafetensorsWriter.create(path.join(outDir, shard.file), shard.units.flatMap((u) => u.specs));
+    // Hashed as written (no read-back); finished (fsync, rename) while the next shard is computed.
+    const sha = new Sha256Stream();
+    const writer = await SafetensorsWriter.create(path.join(outDir, shard.file), shard.units.flatMap((u) => u.specs), undefined, { sink: sha });
     // A three-stage pipeline, one tensor deep: tensor i+1 is read while tensor i is computed and
     // tensor i-1 is written. Memory stays at about three tensors whatever the model size.
     let writing: Promise<void> = Promise.resolve();
     const load = (i: number) => {
-      const p = loadSources(src, shard.units[i].tensor);
+      const p = reader.load(shard.units[i].tensor);
       p.catch(() => undefined);
       return p;
     };
@@ -89,22 +93,22 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
         await writing;
         writing = (async () => {
           for (const o of computed.outputs) await writer.write(o.data);
+          reader.release(loaded); // outputs may be views of the sources: only now is nothing using them
         })();
         writing.catch(() => undefined);
         bytesWritten += computed.outputs.reduce((a, o) => a + o.data.length, 0);
         tensorsDone += unit.specs.length;
       }
       await writing;
-      await writer.finish();
     } catch (err) {
       await writer.abort();
       // Shards finished earlier are still being checksummed: let them reach the resume manifest.
       await Promise.allSettled(hashing);
       throw err;
     }
-    // Checksummed on the hash worker thread while the next shard is computed.
     const file = shard.file;
-    const hashed = sha256File(path.join(outDir, file)).then(async (digest) => {
+    const hashed = writer.finish().then(async () => {
+      const digest = { size: writer.totalBytes, sha256: await sha.digest() };
       digests.set(file, digest);
       await opts.onShardDone?.(file, digest);
     });

@@ -157,6 +157,11 @@ export class Checkpoint {
     return this.fileOf(name).readRange(name, byteStart, byteEnd);
   }
 
+  /** Bytes [byteStart, byteStart + dest.length) within the tensor, into a caller-owned buffer. */
+  async readRangeInto(name: string, byteStart: number, dest: Buffer): Promise<void> {
+    return this.fileOf(name).readRangeInto(name, byteStart, dest);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.files.values()].map((f) => f.close()));
   }

@@ -37,11 +37,20 @@ export class FileSource implements ByteSource {
   }
 
   async read(position: number, length: number): Promise<Buffer> {
-    if (this.closed) throw new MtpkitError('read after close', { file: this.label });
-    if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0) {
+    if (!Number.isSafeInteger(length) || length < 0) {
       throw new MtpkitError(`invalid read of ${length} bytes at ${position}`, { file: this.label });
     }
     const buf = Buffer.allocUnsafe(length);
+    await this.readInto(position, buf);
+    return buf;
+  }
+
+  async readInto(position: number, buf: Buffer): Promise<void> {
+    const length = buf.length;
+    if (this.closed) throw new MtpkitError('read after close', { file: this.label });
+    if (!Number.isSafeInteger(position) || position < 0) {
+      throw new MtpkitError(`invalid read of ${length} bytes at ${position}`, { file: this.label });
+    }
     let done = 0;
     while (done < length) {
       const want = Math.min(length - done, MAX_READ_CHUNK);
@@ -56,7 +65,6 @@ export class FileSource implements ByteSource {
       }
       done += bytesRead;
     }
-    return buf;
   }
 
   async close(): Promise<void> {

@@ -58,11 +58,23 @@ export class SafetensorsFile {
 
   /** Bytes [byteStart, byteEnd) within the tensor's data. */
   async readRange(name: string, byteStart: number, byteEnd: number): Promise<Buffer> {
+    return this.source.read(this.rangeStart(name, byteStart, byteEnd), byteEnd - byteStart);
+  }
+
+  /** Bytes [byteStart, byteStart + dest.length) within the tensor's data, into `dest`. */
+  async readRangeInto(name: string, byteStart: number, dest: Buffer): Promise<void> {
+    const start = this.rangeStart(name, byteStart, byteStart + dest.length);
+    if (!this.source.readInto) throw new MtpkitError('this byte source cannot read into a buffer', { file: this.label, tensor: name });
+    await this.source.readInto(start, dest);
+  }
+
+  /** File position of byte `byteStart` of the tensor, after checking [byteStart, byteEnd) lies inside it. */
+  private rangeStart(name: string, byteStart: number, byteEnd: number): number {
     const t = this.info(name);
     if (!Number.isSafeInteger(byteStart) || !Number.isSafeInteger(byteEnd) || byteStart < 0 || byteStart > byteEnd || byteEnd > t.byteLength) {
       throw new MtpkitError(`byte range [${byteStart}, ${byteEnd}) is outside the tensor's ${t.byteLength} bytes`, { file: this.label, tensor: name });
     }
-    return this.source.read(t.offset + byteStart, byteEnd - byteStart);
+    return t.offset + byteStart;
   }
 
   async close(): Promise<void> {

@@ -60,5 +60,7 @@ export interface ByteSource {
   size(): Promise<number>;
   /** Reads exactly `length` bytes at `position`; rejects if fewer are available. */
   read(position: number, length: number): Promise<Buffer>;
+  /** Fills all of `dest` with the bytes at `position` (a caller-owned, reusable buffer); rejects if fewer are available. */
+  readInto?(position: number, dest: Buffer): Promise<void>;
   close(): Promise<void>;
 }

@@ -79,6 +79,16 @@ export function buildHeader(tensors: TensorSpec[], metadata: Record<string, stri
   return { header, layout, dataBytes: pos };
 }
 
+/** Receives every byte of the file in order as it is written (e.g. a streaming sha256, so the file is never read back). */
+export interface WrittenBytesSink {
+  /** Must be done with `bytes` when the promise settles: the writer reuses its buffers after that. */
+  update(bytes: Uint8Array): Promise<void>;
+}
+
+export interface WriterOptions {
+  sink?: WrittenBytesSink;
+}
+
 export class SafetensorsWriter {
   /** Bytes before the data section: 8-byte length + padded JSON (a multiple of 8). */
   readonly headerBytes: number;
@@ -99,13 +109,19 @@ export class SafetensorsWriter {
     header: Buffer,
     private readonly layout: Layout[],
     dataBytes: number,
+    private readonly sink: WrittenBytesSink | undefined,
   ) {
     this.headerBytes = header.length;
     this.dataBytes = dataBytes;
     this.totalBytes = header.length + dataBytes;
   }
 
-  static async create(finalPath: string, tensors: TensorSpec[], metadata: Record<string, string> = { ...DEFAULT_METADATA }): Promise<SafetensorsWriter> {
+  static async create(
+    finalPath: string,
+    tensors: TensorSpec[],
+    metadata: Record<string, string> = { ...DEFAULT_METADATA },
+    opts: WriterOptions = {},
+  ): Promise<SafetensorsWriter> {
     const { header, layout, dataBytes } = buildHeader(tensors, metadata, finalPath);
     const tmp = tempPathFor(finalPath);
     let fh: fsp.FileHandle;
@@ -114,7 +130,7 @@ export class SafetensorsWriter {
     } catch (e) {
       throw new MtpkitError(`cannot create temporary file: ${(e as Error).message}`, { file: tmp });
     }
-    const w = new SafetensorsWriter(finalPath, tmp, fh, header, layout, dataBytes);
+    const w = new SafetensorsWriter(finalPath, tmp, fh, header, layout, dataBytes, opts.sink);
     try {
       await w.writeAll(header);
     } catch (e) {
@@ -213,6 +229,9 @@ export class SafetensorsWriter {
   }
 
   private async writeAll(buf: Buffer): Promise<void> {
+    // The sink reads the same bytes while the kernel copies them: both finish before buf is reused.
+    const sunk = this.sink?.update(buf);
+    sunk?.catch(() => undefined);
     let off = 0;
     try {
       while (off < buf.length) {
@@ -220,8 +239,10 @@ export class SafetensorsWriter {
         off += bytesWritten;
       }
     } catch (e) {
+      await sunk?.catch(() => undefined);
       throw new MtpkitError(`write failed: ${(e as Error).message}`, { file: this.tempPath });
     }
+    await sunk;
   }
 }
 

@@ -9,6 +9,11 @@ import type { TensorInfo } from '../safetensors/types';
 export interface TensorSource {
   readTensor(name: string): Promise<Buffer>;
   readRange(name: string, byteStart: number, byteEnd: number): Promise<Buffer>;
+  /**
+   * Bytes [byteStart, byteStart + dest.length) of a tensor into a caller-owned buffer, so a reader can
+   * reuse its buffers instead of allocating (and page-faulting) a fresh one per tensor. Optional.
+   */
+  readRangeInto?(name: string, byteStart: number, dest: Buffer): Promise<void>;
 }
 
 /** A byte range inside one source tensor's data. */

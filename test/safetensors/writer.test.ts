@@ -123,3 +123,32 @@ test('header: metadata default is {"format":"mlx"}, offsets relative to the data
     'model.b': { dtype: 'U32', shape: [3], data_offsets: [16, 28] },
   });
 });
+
+describe('a bytes sink sees the file exactly as written', () => {
+  test('header, small gathered chunks and large direct chunks reach the sink in file order', async () => {
+    const { createHash, randomBytes } = await import('crypto');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtpkit-sink-'));
+    try {
+      const sizes = [3, 5 << 20, 1000, (4 << 20) - 1, 7];
+      const specs: TensorSpec[] = sizes.map((n, i) => ({ name: `t${i}`, dtype: 'U8', shape: [n] }));
+      const hash = createHash('sha256');
+      const seen: number[] = [];
+      // A slow sink that reads the bytes late: the writer must not refill its buffer before update() settles.
+      const sink = {
+        update: async (b: Uint8Array) => {
+          await new Promise((r) => setTimeout(r, 50));
+          hash.update(b);
+          seen.push(b.length);
+        },
+      };
+      const final = path.join(dir, 'x.safetensors');
+      const w = await SafetensorsWriter.create(final, specs, undefined, { sink });
+      for (const n of sizes) await w.write(randomBytes(n));
+      await w.finish();
+      expect(seen.reduce((a, b) => a + b, 0)).toBe(fs.statSync(final).size);
+      expect(hash.digest('hex')).toBe(createHash('sha256').update(fs.readFileSync(final)).digest('hex'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
