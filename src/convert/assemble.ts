@@ -135,16 +135,16 @@ export async function runAssemble(opts: AssembleOptions): Promise<AssembleSummar
 
   const src = await openSource(opts.source ?? ref.source.spec, opts.hub);
   try {
-    const identity = sourceIdentity(src);
-    if (identity.revision !== set.revision) {
-      throw new InputError(`the source ${ref.source.spec} is now at revision ${identity.revision}, the parts were converted from ${set.revision}`, { file: parts[0].label });
+    const revision = sourceIdentity(src).revision;
+    if (revision !== set.revision) {
+      throw new InputError(`the source ${ref.source.spec} is now at revision ${revision}, the parts were converted from ${set.revision}`, { file: parts[0].label });
     }
     const o = ref.options;
     const config = await src.readJson<Record<string, unknown>>('config.json');
     const plan = buildConversionPlan(src.label, config, src.tensors, { policy: o.policy, vision: o.vision, mtp: o.mtp, dtype: o.dtype });
     const layout = layoutArtifact(plan.tensors, o.mtpLayout, o.maxShardBytes);
     const keepVision = o.vision === 'keep';
-    const fingerprint = conversionIdentity(identity, plan, layout, { rounding: o.rounding, keepVision });
+    const { fingerprint } = conversionIdentity(src, plan, layout, { rounding: o.rounding, keepVision });
     if (fingerprint !== set.fingerprint) {
       throw new InputError(`the plan rebuilt from ${ref.source.spec} has fingerprint ${fingerprint.slice(0, 12)}, the parts ${set.fingerprint.slice(0, 12)} (another mtpkit version or policy file?)`, { file: parts[0].label });
     }

@@ -4,7 +4,6 @@
  * fingerprint is identical and the file on disk still hashes to the recorded value; anything else in
  * the folder (another layout's shards, a killed writer's `*.tmp-*` file) is deleted before work starts.
  */
-import { createHash } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { sha256File } from '../checksum/checksums';
@@ -21,11 +20,6 @@ interface ResumeManifest {
   planHash: string;
   settings: RunSettings;
   shards: Record<string, FileDigest>;
-}
-
-/** Identity of everything that decides the bytes of the output shards. */
-export function planFingerprint(parts: unknown): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
 async function readManifest(dir: string): Promise<ResumeManifest | undefined> {
