@@ -54,7 +54,7 @@ export interface ConversionIdentity {
   /** The same on every machine that plans this conversion of this source. */
   fingerprint: string;
   source: SourceIdentity;
-  /** What a user changes, readable, to explain a mismatch. */
+  /** What a user changes, readable, to explain a mismatch; portable like the fingerprint (no paths). */
   settings: RunSettings;
 }
 
@@ -77,7 +77,6 @@ export function conversionIdentity(src: CheckpointSource, plan: ConversionPlan, 
     },
   });
   const settings: RunSettings = {
-    source: src.label,
     'source revision': source.revision.slice(0, 19),
     policy: plan.policy.name,
     'quantization rules': short(plan.policy.rules.map((r) => r.label)),
@@ -118,6 +117,6 @@ export interface ResumeIdentity {
  */
 export async function resumeIdentity(src: CheckpointSource, id: ConversionIdentity, scope: RunSettings = {}): Promise<ResumeIdentity> {
   const stamp = await localSourceStamp(src);
-  const settings: RunSettings = { ...scope, ...id.settings, ...(stamp === undefined ? {} : { 'source files': short(stamp) }) };
+  const settings: RunSettings = { ...scope, source: src.label, ...id.settings, ...(stamp === undefined ? {} : { 'source files': short(stamp) }) };
   return { planHash: sha256(stableJson({ fingerprint: id.fingerprint, stamp, scope })), settings };
 }

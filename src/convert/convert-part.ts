@@ -114,7 +114,7 @@ export async function runConvertPart(opts: PartConvertOptions): Promise<PartSumm
         rounding: opts.rounding,
       };
       written = await writePart(src, mine, opts, async (dir, digests) => {
-        const m = buildPartManifest({ part, fingerprint, source: identity, options, shards: mine, digests, tool: toolInfo() });
+        const m = buildPartManifest({ part, fingerprint, settings: id.settings, source: identity, options, shards: mine, digests, tool: toolInfo() });
         await writePartManifest(dir, m);
       }, id);
     }

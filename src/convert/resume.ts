@@ -38,7 +38,8 @@ export interface ResumeStart {
   note?: string;
 }
 
-function settingsDiff(old: RunSettings, now: RunSettings): string {
+/** `key old -> new` for every setting that differs, to say why two fingerprints differ. */
+export function settingsDiff(old: RunSettings, now: RunSettings): string {
   const keys = [...new Set([...Object.keys(old), ...Object.keys(now)])].filter((k) => old[k] !== now[k]);
   if (!keys.length) return 'the plan differs';
   return keys.map((k) => `${k} ${old[k] ?? '(unset)'} -> ${now[k] ?? '(unset)'}`).join(', ');
