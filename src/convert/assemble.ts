@@ -17,6 +17,7 @@ import { checkOutputPath, partialDirFor, publishDir } from './atomic-dir';
 import { finishArtifact } from './finish-artifact';
 import { openSource } from '../source/open-source';
 import { conversionIdentity, sourceIdentity } from './conversion-identity';
+import { settingsDiff, type RunSettings } from './resume';
 import { parsePartManifest, partLabel, PART_DIR, type PartManifest } from './part-manifest';
 import { partitionLayout } from './partition';
 import { readRepoParts, repoShardProblems, type FoundPart } from './part-hub';
@@ -88,6 +89,11 @@ export async function findLocalParts(dir: string): Promise<LocalPart[]> {
   return found;
 }
 
+/** `: key a -> b, ...` when both sides recorded their settings (older part manifests did not). */
+function why(old: RunSettings | undefined, now: RunSettings | undefined): string {
+  return old && now ? `: ${settingsDiff(old, now)}` : '';
+}
+
 /** The parts belong together, none is missing or twice there, no file is in two parts. Returns the count. */
 export function checkPartSet(parts: FoundPart[], where: string): { fingerprint: string; revision: string; count: number } {
   if (!parts.length) throw new InputError('no part manifests (mtpkit-parts/part-*.json) found', { file: where });
@@ -99,7 +105,7 @@ export function checkPartSet(parts: FoundPart[], where: string): { fingerprint: 
       throw new InputError(`${partLabel(m.part)} was converted from source revision ${m.source.revision}, ${partLabel(ref.part)} (${first.label}) from ${ref.source.revision}`, { file: p.label });
     }
     if (m.fingerprint !== ref.fingerprint || m.part.count !== ref.part.count) {
-      throw new InputError(`${partLabel(m.part)} belongs to another conversion (plan ${m.fingerprint.slice(0, 12)}, ${m.part.count} parts) than ${partLabel(ref.part)} (${first.label}: plan ${ref.fingerprint.slice(0, 12)}, ${ref.part.count} parts)`, { file: p.label });
+      throw new InputError(`${partLabel(m.part)} belongs to another conversion (plan ${m.fingerprint.slice(0, 12)}, ${m.part.count} parts) than ${partLabel(ref.part)} (${first.label}: plan ${ref.fingerprint.slice(0, 12)}, ${ref.part.count} parts)${why(ref.settings, m.settings)}`, { file: p.label });
     }
   }
   const byIndex = new Map<number, FoundPart>();
@@ -135,18 +141,19 @@ export async function runAssemble(opts: AssembleOptions): Promise<AssembleSummar
 
   const src = await openSource(opts.source ?? ref.source.spec, opts.hub);
   try {
-    const identity = sourceIdentity(src);
-    if (identity.revision !== set.revision) {
-      throw new InputError(`the source ${ref.source.spec} is now at revision ${identity.revision}, the parts were converted from ${set.revision}`, { file: parts[0].label });
+    const revision = sourceIdentity(src).revision;
+    if (revision !== set.revision) {
+      throw new InputError(`the source ${ref.source.spec} is now at revision ${revision}, the parts were converted from ${set.revision}`, { file: parts[0].label });
     }
     const o = ref.options;
     const config = await src.readJson<Record<string, unknown>>('config.json');
     const plan = buildConversionPlan(src.label, config, src.tensors, { policy: o.policy, vision: o.vision, mtp: o.mtp, dtype: o.dtype });
     const layout = layoutArtifact(plan.tensors, o.mtpLayout, o.maxShardBytes);
     const keepVision = o.vision === 'keep';
-    const fingerprint = conversionIdentity(identity, plan, layout, { rounding: o.rounding, keepVision });
+    const { fingerprint, settings } = conversionIdentity(src, plan, layout, { rounding: o.rounding, keepVision, maxShardBytes: o.maxShardBytes });
     if (fingerprint !== set.fingerprint) {
-      throw new InputError(`the plan rebuilt from ${ref.source.spec} has fingerprint ${fingerprint.slice(0, 12)}, the parts ${set.fingerprint.slice(0, 12)} (another mtpkit version or policy file?)`, { file: parts[0].label });
+      const diff = why(ref.settings, settings) || ' (another mtpkit version or policy file?)';
+      throw new InputError(`the plan rebuilt from ${ref.source.spec} has fingerprint ${fingerprint.slice(0, 12)}, the parts ${set.fingerprint.slice(0, 12)}${diff}`, { file: parts[0].label });
     }
     // Each part holds exactly the files the partition gives it.
     const expected = partitionLayout(layout, set.count);

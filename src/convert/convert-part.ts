@@ -15,7 +15,7 @@ import { startPartialDir, ResumeLog } from './resume';
 import { lockOutput, prepareOutputParent } from './output-dir';
 import { openSource } from '../source/open-source';
 import { HubSource } from '../source/hub-source';
-import { conversionIdentity, sourceIdentity } from './conversion-identity';
+import { conversionIdentity, resumeIdentity, type ConversionIdentity } from './conversion-identity';
 import { buildPartManifest, parsePartManifest, partManifestPath, writePartManifest, type PartPlanOptions } from './part-manifest';
 import { checkPartSpec, shardReads, shardsOfPart, type PartSpec } from './partition';
 import { partAlreadyPushed } from './part-hub';
@@ -88,9 +88,9 @@ export async function runConvertPart(opts: PartConvertOptions): Promise<PartSumm
     const plan = buildConversionPlan(src.label, config, src.tensors, opts);
     const mtpLayout = opts.mtpLayout ?? 'sidecar';
     const layout = layoutArtifact(plan.tensors, mtpLayout, opts.maxShardBytes);
-    const identity = sourceIdentity(src);
     const keepVision = opts.vision === 'keep';
-    const fingerprint = conversionIdentity(identity, plan, layout, { rounding: opts.rounding, keepVision });
+    const id = conversionIdentity(src, plan, layout, { rounding: opts.rounding, keepVision, maxShardBytes: opts.maxShardBytes });
+    const { fingerprint, source: identity } = id;
     const mine = shardsOfPart(layout, part);
     const base = { out: opts.out, part, fingerprint, sourceRevision: identity.revision, warnings: [] as string[] };
     const fetched = () => (src instanceof HubSource ? src.bytesFetched : 0);
@@ -114,9 +114,9 @@ export async function runConvertPart(opts: PartConvertOptions): Promise<PartSumm
         rounding: opts.rounding,
       };
       written = await writePart(src, mine, opts, async (dir, digests) => {
-        const m = buildPartManifest({ part, fingerprint, source: identity, options, shards: mine, digests, tool: toolInfo() });
+        const m = buildPartManifest({ part, fingerprint, settings: id.settings, source: identity, options, shards: mine, digests, tool: toolInfo() });
         await writePartManifest(dir, m);
-      }, `${fingerprint}:${part.index}/${part.count}`);
+      }, id);
     }
     const pushed = opts.push
       ? await publishArtifact(opts.out, {
@@ -149,19 +149,19 @@ async function writePart(
   shards: OutputShard[],
   opts: PartConvertOptions,
   finish: (dir: string, digests: Map<string, FileDigest>) => Promise<void>,
-  resumeKey: string,
+  id: ConversionIdentity,
 ): Promise<{ bytesWritten: number; reused: string[]; warnings: string[] }> {
   const partial = partialDirFor(opts.out);
   await prepareOutputParent(opts.out);
   const lock = await lockOutput(opts.out, opts.onNote);
   // The part fingerprint decides every byte of the part's shards: the same rule as a full --resume.
-  const settings = { part: `${opts.part.index}/${opts.part.count}`, fingerprint: resumeKey };
+  const { planHash, settings } = await resumeIdentity(src, id, { part: `${opts.part.index}/${opts.part.count}` });
   let log: ResumeLog | undefined;
   try {
-    const start = await startPartialDir(partial, resumeKey, settings, !!opts.resume);
+    const start = await startPartialDir(partial, planHash, settings, !!opts.resume);
     if (start.note) opts.onNote?.(start.note);
     const kept = start.kept;
-    log = new ResumeLog(partial, resumeKey, settings, kept);
+    log = new ResumeLog(partial, planHash, settings, kept);
     const resumeLog = log;
     const todo = shards.filter((s) => !kept.has(s.file));
     await src.prepare(shardReads(todo));

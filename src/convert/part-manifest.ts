@@ -15,6 +15,7 @@ import type { SourceIdentity } from './conversion-identity';
 import type { PartSpec } from './partition';
 import type { OutputShard } from './shard-layout';
 import type { FileDigest } from './execute-plan';
+import type { RunSettings } from './resume';
 import { writeFileAtomic } from '../safetensors/writer';
 
 export const PART_DIR = 'mtpkit-parts';
@@ -42,6 +43,8 @@ export interface PartManifest {
   version: 1;
   part: PartSpec;
   fingerprint: string;
+  /** The readable settings behind the fingerprint, to explain a mismatch (absent in older manifests). */
+  settings?: RunSettings;
   source: SourceIdentity;
   options: PartPlanOptions;
   shards: PartShard[];
@@ -62,6 +65,7 @@ export const PART_MANIFEST_RE = /(^|\/)mtpkit-parts\/part-\d{5,}-of-\d{5,}\.json
 export function buildPartManifest(x: {
   part: PartSpec;
   fingerprint: string;
+  settings: RunSettings;
   source: SourceIdentity;
   options: PartPlanOptions;
   shards: OutputShard[];
@@ -74,6 +78,7 @@ export function buildPartManifest(x: {
     version: 1,
     part: { index: x.part.index, count: x.part.count },
     fingerprint: x.fingerprint,
+    settings: x.settings,
     source: x.source,
     options: x.options,
     shards: x.shards.map((s) => {

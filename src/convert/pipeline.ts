@@ -11,7 +11,7 @@ import { planReads } from './plan-reads';
 import { layoutArtifact, type ArtifactLayout } from './artifact-layout';
 import { finishArtifact, type FinishInput } from './finish-artifact';
 import { startPartialDir, ResumeLog } from './resume';
-import { runIdentity } from './run-identity';
+import { conversionIdentity, resumeIdentity } from './conversion-identity';
 import { keepOnlyFiles } from './keep-only-files';
 import { lockOutput, prepareOutputParent, writeError } from './output-dir';
 import { InterruptedError, signalOf } from './interrupted';
@@ -72,7 +72,7 @@ export async function writeArtifact(
   const lock = await lockOutput(opts.out, opts.onNote);
   let log: ResumeLog | undefined;
   try {
-    const id = await runIdentity(src, plan, layout, { rounding: opts.rounding, maxShardBytes: opts.maxShardBytes });
+    const id = await resumeIdentity(src, conversionIdentity(src, plan, layout, { rounding: opts.rounding, keepVision: opts.keepVision, maxShardBytes: opts.maxShardBytes }));
     let start;
     try {
       start = await startPartialDir(partial, id.planHash, id.settings, !!opts.resume);

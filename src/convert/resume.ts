@@ -4,7 +4,6 @@
  * fingerprint is identical and the file on disk still hashes to the recorded value; anything else in
  * the folder (another layout's shards, a killed writer's `*.tmp-*` file) is deleted before work starts.
  */
-import { createHash } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { sha256File } from '../checksum/checksums';
@@ -23,11 +22,6 @@ interface ResumeManifest {
   shards: Record<string, FileDigest>;
 }
 
-/** Identity of everything that decides the bytes of the output shards. */
-export function planFingerprint(parts: unknown): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
-}
-
 async function readManifest(dir: string): Promise<ResumeManifest | undefined> {
   try {
     const m = JSON.parse(await fsp.readFile(path.join(dir, RESUME_FILE), 'utf8')) as ResumeManifest;
@@ -44,7 +38,8 @@ export interface ResumeStart {
   note?: string;
 }
 
-function settingsDiff(old: RunSettings, now: RunSettings): string {
+/** `key old -> new` for every setting that differs, to say why two fingerprints differ. */
+export function settingsDiff(old: RunSettings, now: RunSettings): string {
   const keys = [...new Set([...Object.keys(old), ...Object.keys(now)])].filter((k) => old[k] !== now[k]);
   if (!keys.length) return 'the plan differs';
   return keys.map((k) => `${k} ${old[k] ?? '(unset)'} -> ${now[k] ?? '(unset)'}`).join(', ');

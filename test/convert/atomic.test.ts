@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { generateCheckpoint } from '../../fixtures/generator/write-checkpoint';
 import { partialDirFor } from '../../src/convert/atomic-dir';
-import { RESUME_FILE } from '../../src/convert/resume';
+import { killAfterShards, recordedShards } from '../support/kill-after-shards';
 import { runCli } from '../support/run-cli';
 
 const REGISTER = path.join(__dirname, '..', 'support', 'ts-register.js');
@@ -26,29 +26,9 @@ test('a killed convert leaves nothing at the output path; --resume reuses its fi
   const partial = partialDirFor(out);
   const child = spawn(process.execPath, ['-r', REGISTER, CHILD, src, out, MAX_SHARD], { stdio: 'ignore' });
   // Kill it once the resume manifest records a couple of finished shards.
-  const recorded = (): string[] => {
-    try {
-      return Object.keys(JSON.parse(fs.readFileSync(path.join(partial, RESUME_FILE), 'utf8')).shards);
-    } catch {
-      return [];
-    }
-  };
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (recorded().length >= 2) {
-        clearInterval(timer);
-        child.kill('SIGKILL');
-        resolve();
-      }
-    }, 5);
-    child.on('exit', () => {
-      clearInterval(timer);
-      reject(new Error('the child finished before it could be killed'));
-    });
-  });
-  await new Promise((r) => child.on('exit', r));
+  await killAfterShards(child, partial, 2);
   expect(fs.existsSync(out)).toBe(false);
-  const finished = recorded().sort();
+  const finished = recordedShards(partial).sort();
   expect(finished.length).toBeGreaterThanOrEqual(2);
 
   // A corrupted finished shard must not be reused.

@@ -5,7 +5,6 @@
  * Re-running a pushed part does nothing; parts of other source revisions are refused.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { runConvert, type ConvertOptions } from '../../src/convert/pipeline';
 import { runConvertPart } from '../../src/convert/convert-part';
@@ -21,18 +20,18 @@ import { HubRepo } from '../../src/hub/hub-repo';
 import { publishArtifact } from '../../src/hub/publish';
 import { resolveHubConfig, type HubConfigOptions } from '../../src/hub/hub-config';
 import { InputError } from '../../src/errors';
-import { Checkpoint } from '../../src/safetensors/checkpoint';
-import { TOKEN } from '../support/hub-server/harness';
-import { HubTestServer } from '../support/hub-server/server';
+import type { Checkpoint } from '../../src/safetensors/checkpoint';
+import type { HubTestServer } from '../support/hub-server/server';
+import { startFixtureRepo, type FixtureRepo } from '../support/hub-server/fixture-repo';
 import { differingFiles, treeOf } from '../support/part-processes';
 
 const VARIANT = 'qwen35-moe';
-const FIXTURE = path.join(__dirname, '..', '..', 'fixtures', VARIANT);
 const REPO = `hubtest/${VARIANT}`;
 const POLICY = { spec: 'gdn8-speed4' };
 const MAX_SHARD = 40000;
 const N = 3;
 
+let fx: FixtureRepo;
 let server: HubTestServer;
 let commit: string;
 let tmp: string;
@@ -43,15 +42,7 @@ let counter = 0;
 const newDir = (name: string) => path.join(tmp, `${name}-${++counter}`);
 const newCache = () => fs.mkdtempSync(path.join(tmp, 'cache-'));
 // No gap filling: every byte a part downloads is one it reads.
-const hubOpts = (cacheDir = newCache(), extra: HubConfigOptions = {}): HubConfigOptions => ({
-  endpoint: server.url,
-  cacheDir,
-  env: { HF_TOKEN: TOKEN },
-  retryBaseMs: 1,
-  idleTimeoutMs: 5000,
-  gapBytes: 0,
-  ...extra,
-});
+const hubOpts = (cacheDir = newCache(), extra: HubConfigOptions = {}): HubConfigOptions => fx.hubOpts(cacheDir, { gapBytes: 0, ...extra });
 const options = (source: string, out: string, extra: Partial<ConvertOptions> = {}): ConvertOptions => ({
   source,
   out,
@@ -105,22 +96,13 @@ async function download(repoId: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mtpkit-parts-hub-'));
-  DIR = path.join(tmp, VARIANT);
-  fs.cpSync(FIXTURE, DIR, { recursive: true });
-  fs.writeFileSync(path.join(DIR, 'README.md'), '---\nlicense: apache-2.0\n---\n# a tiny test model\n');
-  server = await HubTestServer.start({ token: TOKEN });
-  commit = await server.addRepoFromFolder(REPO, DIR);
-  local = await Checkpoint.open(DIR);
+  fx = await startFixtureRepo(VARIANT, 'mtpkit-parts-hub-');
+  ({ tmp, dir: DIR, server, commit, local } = fx);
   ref = newDir('single');
   server.reset();
   await runConvert(options(REPO, ref));
 }, 60000);
-afterAll(async () => {
-  await local?.close();
-  await server?.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(async () => fx?.close());
 
 describe('parts pushed to the Hub, then assembled there', () => {
   const TARGET = 'me/parts-out';

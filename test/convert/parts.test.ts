@@ -183,7 +183,7 @@ describe('refusals', () => {
     expect((await part(path.join(dir, 'p2'), 2, 2, 'uniform')).code).toBe(0);
     const r = await runCli(['assemble', newDir('x'), '--parts', dir]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/part 2\/2 belongs to another conversion/);
+    expect(r.stderr).toMatch(/part 2\/2 belongs to another conversion .*: .*policy gdn8-speed4 -> uniform/);
     expect(r.stderr).toContain(path.join(dir, 'p2', 'mtpkit-parts', 'part-00002-of-00002.json'));
 
     // A part count that disagrees is another conversion too.

@@ -5,7 +5,6 @@
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { buildConversionPlan } from '../../src/convert/conversion-plan';
 import { runConvert, type ConvertOptions } from '../../src/convert/pipeline';
@@ -14,18 +13,19 @@ import { InputError } from '../../src/errors';
 import type { HubConfigOptions } from '../../src/hub/hub-config';
 import { CONVERT_SMALL_FILES, HubSource } from '../../src/source/hub-source';
 import { isVisionTensor } from '../../src/plan/tensor-names';
-import { Checkpoint } from '../../src/safetensors/checkpoint';
+import type { Checkpoint } from '../../src/safetensors/checkpoint';
 import type { TensorInfo } from '../../src/safetensors/types';
 import { listTree, TOKEN } from '../support/hub-server/harness';
-import { HubTestServer } from '../support/hub-server/server';
+import type { HubTestServer } from '../support/hub-server/server';
+import { startFixtureRepo, type FixtureRepo } from '../support/hub-server/fixture-repo';
 import { parseJsonOutput, runCli } from '../support/run-cli';
 
 const VARIANT = 'qwen35-moe';
-const FIXTURE = path.join(__dirname, '..', '..', 'fixtures', VARIANT);
 /** A copy of the fixture with a model card (the pipeline reads its license). */
 let DIR: string;
 const REPO = `hubtest/${VARIANT}`; // not a local path (local folders win over repo specs)
 
+let fx: FixtureRepo;
 let server: HubTestServer;
 let commit: string;
 let tmp: string;
@@ -35,14 +35,7 @@ let counter = 0;
 
 const newDir = (name: string) => path.join(tmp, `${name}-${++counter}`);
 const newCache = () => fs.mkdtempSync(path.join(tmp, 'cache-'));
-const hubOpts = (cacheDir: string, extra: HubConfigOptions = {}): HubConfigOptions => ({
-  endpoint: server.url,
-  cacheDir,
-  env: { HF_TOKEN: TOKEN },
-  retryBaseMs: 1,
-  idleTimeoutMs: 5000,
-  ...extra,
-});
+const hubOpts = (cacheDir: string, extra: HubConfigOptions = {}): HubConfigOptions => fx.hubOpts(cacheDir, extra);
 const convert = (source: string, out: string, hub?: HubConfigOptions) =>
   runConvert({ source, out, force: false, rounding: 'metal', vision: 'drop', mtp: 'keep', policy: { spec: 'none' }, ...(hub ? { hub } : {}) } as ConvertOptions);
 
@@ -113,21 +106,12 @@ function filesContaining(dir: string, needle: string): string[] {
 }
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mtpkit-hub-convert-'));
-  DIR = path.join(tmp, VARIANT);
-  fs.cpSync(FIXTURE, DIR, { recursive: true });
-  fs.writeFileSync(path.join(DIR, 'README.md'), '---\nlicense: apache-2.0\n---\n# a tiny test model\n');
-  server = await HubTestServer.start({ token: TOKEN });
-  commit = await server.addRepoFromFolder(REPO, DIR);
-  local = await Checkpoint.open(DIR);
+  fx = await startFixtureRepo(VARIANT, 'mtpkit-hub-convert-');
+  ({ tmp, dir: DIR, server, commit, local } = fx);
   localOut = newDir('local');
   await convert(DIR, localOut);
 });
-afterAll(async () => {
-  await local?.close();
-  await server?.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(async () => fx?.close());
 beforeEach(() => server.reset());
 
 describe('convert from the Hub with range reads', () => {
