@@ -8,10 +8,9 @@
 // instead of shifting codes). Products equal q*x exactly, as long as x/2^(bits*p) stays normal.
 // x is permuted and prescaled once per call into that order (CallData::xperm).
 //
-// Affine rows are summed as y = sum_g s_g . dot_g(q, x) + sum_g b_g * sum(x_g): per group (or per
-// unit when a unit holds several groups), its vectors of products alternate between two
-// accumulators (two dependency chains), whose sum times the per-lane group scales is added to the
-// row's accumulator; then its 8 lanes, then the
+// Affine rows are summed as y = sum_u s_u . dot_u(q, x) + sum_g b_g * sum(x_g): per unit, its
+// vectors of products alternate between two accumulators (two dependency chains), whose sum times
+// the unit's per-lane group scales is added to the row's accumulator; then its 8 lanes, then the
 // biases times the sums of x per group (computed once per call). Each output's order depends only
 // on the weight row and K: a row of x takes the same path whichever batch slot or thread it is in.
 #include "qlinear_internal.h"
@@ -172,11 +171,9 @@ MTPKIT_AVX2 void row_units(const Ctx& c, int64_t m0, int64_t n0) {
   const uint8_t* wr = static_cast<const uint8_t*>(w.w) + n0 * rb;
   const float* xr = c.xs + m0 * c.xstride;
   decode_scales(w, D::kAffine, n0, NB, c.scales);
-  // Units per group (groups of 32 bytes or less end inside one unit, one per lane set).
-  const int64_t upf = D::kStaged ? 1 : std::max<int64_t>(1, gbytes / kUnit);
-  __m256 acc[NB][MB], qa[NB][MB], qb[NB][MB];
+  __m256 acc[NB][MB];
   for (int r = 0; r < NB; ++r)
-    for (int m = 0; m < MB; ++m) acc[r][m] = qa[r][m] = qb[r][m] = _mm256_setzero_ps();
+    for (int m = 0; m < MB; ++m) acc[r][m] = _mm256_setzero_ps();
   for (int64_t u = 0; u < units; ++u) {
     const int64_t off = u * ub;
     typename D::State st[NB];
@@ -194,9 +191,9 @@ MTPKIT_AVX2 void row_units(const Ctx& c, int64_t m0, int64_t n0) {
       }
     }
     const float* xu = xr + u * vecs * 8;
-    if (u % upf == 0)
-      for (int r = 0; r < NB; ++r)
-        for (int m = 0; m < MB; ++m) qa[r][m] = qb[r][m] = _mm256_setzero_ps();
+    __m256 qa[NB][MB], qb[NB][MB];
+    for (int r = 0; r < NB; ++r)
+      for (int m = 0; m < MB; ++m) qa[r][m] = qb[r][m] = _mm256_setzero_ps();
     for (int p = 0; p < vecs; p += 2) {
       for (int r = 0; r < NB; ++r) {
         __m256 f0 = D::vec(st[r], p), f1 = D::vec(st[r], p + 1);
@@ -206,7 +203,6 @@ MTPKIT_AVX2 void row_units(const Ctx& c, int64_t m0, int64_t n0) {
         }
       }
     }
-    if ((u + 1) % upf != 0 && u + 1 < units) continue;  // the group goes on in the next unit
     const int64_t g0 = D::kStaged ? u : off >> gshift;
     for (int r = 0; r < NB; ++r) {
       __m256 s = _mm256_permutevar8x32_ps(_mm256_loadu_ps(c.scales + r * (G + 8) + g0), idx);
@@ -262,8 +258,8 @@ MTPKIT_AVX2 void row_floats(const Ctx& c, int64_t m0, int64_t n) {
   }
 }
 
-// Batches up to kMaxRows in one pass per weight row (M = 1 and 2: 4 and 2 weight rows at once,
-// which share each load of x and keep more row streams in flight from memory);
+// Batches up to kMaxRows in one pass per weight row (M = 1 and 2: 2 weight rows at once, which
+// share each load of x; more rows per pass spill accumulators and gain nothing);
 // larger batches in slices of kSlice rows of x while tiles of weight rows stay in cache. Results do
 // not depend on the split.
 template <class Row>
@@ -285,7 +281,7 @@ void run_rows(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_
   if (M <= kMaxRows) {
     int64_t n = r0;
     if (M == 1)
-      for (; n + 4 <= r1; n += 4) Row::template run<4, 1>(c, 0, n);
+      for (; n + 2 <= r1; n += 2) Row::template run<2, 1>(c, 0, n);
     else if (M == 2)
       for (; n + 2 <= r1; n += 2) Row::template run<2, 2>(c, 0, n);
     for (; n < r1; ++n) call(int(M), 0, n);
