@@ -1,27 +1,17 @@
 // AVX2 + FMA + F16C kernels of qlinear.h (x86-64 only; chosen at run time in qlinear.cc).
 //
-// Quantized rows are read in 32-byte units: each 32-bit lane holds 32/bits codes, and vector p of a
-// unit takes code p of all 8 lanes. For affine codes, vector p is the lane masked in place (a
-// multiple 2^(bits*p) of the code, exact in f32), with x divided by the same power of two once
-// per call; so a vector costs one AND and one int->float conversion, no shift or shuffle (the
-// same idea as MLX's qmv, ml-explore/mlx mlx/backend/metal/kernels/quantized.h, which prescales x
-// instead of shifting codes). Products equal q*x exactly, as long as x/2^(bits*p) stays normal.
-// x is permuted and prescaled once per call into that order (CallData::xperm).
-//
-// Affine rows are summed as y = sum_u s_u . dot_u(q, x) + sum_g b_g * sum(x_g): per unit, its
-// vectors of products alternate between two accumulators (two dependency chains), whose sum times
-// the unit's per-lane group scales is added to the row's accumulator; then its 8 lanes, then the
-// biases times the sums of x per group (computed once per call). Each output's order depends only
-// on the weight row and K: a row of x takes the same path whichever batch slot or thread it is in.
+// Affine rows are summed as y = sum_g s_g * dot(q_g, x_g) + sum_g b_g * sum(x_g): the codes are
+// converted to floats once per 8-byte block and multiplied into every row of x in the batch (the
+// weights are read once for M rows), and the sums of x per group are computed once per call.
+// Nibble/crumb codes are unpacked with shifts and masks in code-stream order, so x is permuted once
+// per call to the same order (CallData::xperm). Each output's summation order depends only on the
+// weight row and K: a row of x takes the same path whichever batch slot it is in.
 #include "qlinear_internal.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cmath>
-#include <cstring>
-#include <vector>
 
 #define MTPKIT_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -30,66 +20,65 @@ namespace engine {
 namespace detail {
 namespace {
 
-constexpr int kMaxRows = 5;  // rows of x in one pass over a weight row
-constexpr int kSlice = 4;    // rows of x per pass in larger batches
-constexpr int kUnit = 32;    // bytes of packed codes per unit
-constexpr int kMaxNB = 4;    // weight rows per pass at most
+constexpr int kMaxRows = 6;  // rows of x per pass over a weight row (registers: 2 per row)
 
-// Decoders of a unit into vectors of 8 element values (before the group scale). kVecs = vectors
-// per unit (0: group / 8, for Staged).
-// Packed decoders: a unit is one 32-byte load.
-struct Packed {
-  static constexpr bool kStaged = false;
-  using State = __m256i;
-  MTPKIT_AVX2 static inline State load(const uint8_t* p, float*, const QLinear&) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+MTPKIT_AVX2 inline __m256i bytes8(const uint8_t* p) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+
+// Decoders: one 8-byte block of a row -> kPer vectors of 8 element values (before the group scale).
+// Vector p holds the codes at positions j*kPer + p of the block (j = 0..7).
+struct Affine2 {
+  static constexpr int kPer = 4;
+  static constexpr bool kAffine = true;
+  MTPKIT_AVX2 static inline void block(const uint8_t* p, __m256* out) {
+    __m256i v = bytes8(p), m = _mm256_set1_epi32(3);
+    out[0] = _mm256_cvtepi32_ps(_mm256_and_si256(v, m));
+    out[1] = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(v, 2), m));
+    out[2] = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(v, 4), m));
+    out[3] = _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 6));
   }
 };
-template <int B>
-struct AffineBits : Packed {
-  static constexpr int kVecs = 32 / B;
-  static constexpr bool kAffine = true;  // x prescaled by 2^-(B*p) for vector p (avx2_prepare)
-  // The top code is shifted down instead (masked, it would set the int32 sign bit).
-  MTPKIT_AVX2 static inline __m256 vec(State v, int p) {
-    if (p == kVecs - 1) return _mm256_cvtepi32_ps(_mm256_srli_epi32(v, B * p));
-    return _mm256_cvtepi32_ps(_mm256_and_si256(v, _mm256_set1_epi32(int(((1u << B) - 1u) << (B * p)))));
+struct Affine4 {
+  static constexpr int kPer = 2;
+  static constexpr bool kAffine = true;
+  MTPKIT_AVX2 static inline void block(const uint8_t* p, __m256* out) {
+    __m256i v = bytes8(p);
+    out[0] = _mm256_cvtepi32_ps(_mm256_and_si256(v, _mm256_set1_epi32(15)));
+    out[1] = _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4));
   }
+};
+struct Affine8 {
+  static constexpr int kPer = 1;
+  static constexpr bool kAffine = true;
+  MTPKIT_AVX2 static inline void block(const uint8_t* p, __m256* out) { out[0] = _mm256_cvtepi32_ps(bytes8(p)); }
 };
 // E2M1: magnitude from an 8-entry table (vpermps reads the low 3 bits), sign from bit 3.
-struct Fp4 : Packed {
-  static constexpr int kVecs = 8;
+struct Fp4 {
+  static constexpr int kPer = 2;
   static constexpr bool kAffine = false;
-  MTPKIT_AVX2 static inline __m256 vec(State v, int p) {
-    __m256i idx = p ? _mm256_srli_epi32(v, 4 * p) : v;
-    __m256 mag = _mm256_permutevar8x32_ps(_mm256_setr_ps(0.f, 0.5f, 1.f, 1.5f, 2.f, 3.f, 4.f, 6.f), idx);
-    __m256i top = p < 7 ? _mm256_slli_epi32(v, 28 - 4 * p) : v;
-    __m256i sign = _mm256_and_si256(top, _mm256_set1_epi32(int(0x80000000u)));
+  MTPKIT_AVX2 static inline __m256 e2m1(__m256i c) {
+    __m256 mag = _mm256_permutevar8x32_ps(_mm256_setr_ps(0.f, 0.5f, 1.f, 1.5f, 2.f, 3.f, 4.f, 6.f), c);
+    __m256i sign = _mm256_and_si256(_mm256_slli_epi32(c, 28), _mm256_set1_epi32(int(0x80000000u)));
     return _mm256_xor_ps(mag, _mm256_castsi256_ps(sign));
+  }
+  MTPKIT_AVX2 static inline void block(const uint8_t* p, __m256* out) {
+    __m256i v = bytes8(p);
+    out[0] = e2m1(_mm256_and_si256(v, _mm256_set1_epi32(15)));
+    out[1] = e2m1(_mm256_srli_epi32(v, 4));
   }
 };
 // E4M3 as in detail::decode_e4m3: exponent and mantissa moved to f32 position, times 2^120.
-struct Fp8 : Packed {
-  static constexpr int kVecs = 4;
+struct Fp8 {
+  static constexpr int kPer = 1;
   static constexpr bool kAffine = false;
-  MTPKIT_AVX2 static inline __m256 vec(State v, int p) {
-    __m256i t = p < 3 ? _mm256_slli_epi32(v, 24 - 8 * p) : v;  // code p in the top byte
-    __m256i mag = _mm256_srli_epi32(_mm256_and_si256(t, _mm256_set1_epi32(0x7F000000)), 4);
+  MTPKIT_AVX2 static inline void block(const uint8_t* p, __m256* out) {
+    __m256i v = bytes8(p);
+    __m256i mag = _mm256_slli_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x7F)), 20);
     __m256 f = _mm256_mul_ps(_mm256_castsi256_ps(mag), _mm256_set1_ps(0x1p120f));
-    __m256i sign = _mm256_and_si256(t, _mm256_set1_epi32(int(0x80000000u)));
-    return _mm256_xor_ps(f, _mm256_castsi256_ps(sign));
+    __m256i sign = _mm256_slli_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x80)), 24);
+    out[0] = _mm256_xor_ps(f, _mm256_castsi256_ps(sign));
   }
-};
-// Affine 3/5/6 bits: codes straddle words, so a unit is one group, unpacked to floats first
-// (portable unpacker) and read 8 at a time; x is used as it is.
-struct Staged {
-  static constexpr int kVecs = 0;
-  static constexpr bool kAffine = true, kStaged = true;
-  using State = const float*;
-  static inline State load(const uint8_t* p, float* stage, const QLinear& w) {
-    unpack_codes(p, w.bits, w.group, stage);
-    return stage;
-  }
-  MTPKIT_AVX2 static inline __m256 vec(State codes, int p) { return _mm256_loadu_ps(codes + 8 * p); }
 };
 
 MTPKIT_AVX2 inline float hsum(__m256 v) {
@@ -122,94 +111,53 @@ MTPKIT_AVX2 float bias_dot(const uint8_t* b, ScaleType t, int64_t ss, const floa
 
 struct Ctx {
   const QLinear* w;
-  const float* xs;    // [M, xstride]: x, or x in code order
-  int64_t xstride;
+  const float* xs;    // [M, K]: x, or x in code order
   const float* xsum;  // [M, G] (affine)
   float* y;
-  float* scales;      // this thread's scratch: kMaxNB rows of G + 8 group scales as floats
-  float* staged;      // this thread's scratch: kMaxNB rows of 128 unpacked codes (Staged)
 };
 
-// Group scales of rows n0..n0+nb as floats, 8 zeros after each row (the last unit of a row may
-// run past its groups; see row_units). Vectorized for affine; the fp modes' one-byte scales are
-// decoded one by one. The inner loops then never branch on the scale type.
-MTPKIT_AVX2 void decode_scales(const QLinear& w, bool affine, int64_t n0, int nb, float* out) {
-  const int64_t G = groups_per_row(w), ss = scale_size(w);
-  for (int r = 0; r < nb; ++r) {
-    const uint8_t* sp = static_cast<const uint8_t*>(w.scales) + (n0 + r) * G * ss;
-    float* o = out + r * (G + 8);
-    int64_t k = 0;
-    if (affine) {
-      for (; k + 8 <= G; k += 8) _mm256_storeu_ps(o + k, load8(sp + k * ss, w.sdt));
-      for (; k < G; ++k) o[k] = load_scale(sp + k * ss, w.sdt);
-    } else {
-      for (; k < G; ++k) o[k] = fp_scale(w, sp[k]);
-    }
-    _mm256_storeu_ps(o + G, _mm256_setzero_ps());
-  }
-}
-
-// Bytes of one unit, and units per row (the last one may be partial: its bytes past the row are
-// read as zero codes, meeting zeros in xperm and zero scales).
-inline int64_t unit_bytes(const QLinear& w, bool staged) { return staged ? int64_t(w.group) * w.bits / 8 : kUnit; }
-
-// Rows m0..m0+MB of x against weight rows n0..n0+NB. Several weight rows per pass give M = 1 more
-// independent chains and share each load of x; several rows of x share each decoded vector. The
-// grouping changes the schedule, never an output's sum (see the top of the file).
+// Rows m0..m0+MB of x against weight rows n0..n0+NB, for block-packed formats (2/4/8-bit codes,
+// fp4, fp8). Several weight rows at once give M = 1 independent dependency chains to overlap; each
+// output is still summed exactly as it would be alone (NB changes the schedule, not the sums).
 template <class D, int NB, int MB>
-MTPKIT_AVX2 void row_units(const Ctx& c, int64_t m0, int64_t n0) {
+MTPKIT_AVX2 void row_blocks(const Ctx& c, int64_t m0, int64_t n0) {
   const QLinear& w = *c.w;
-  const int64_t G = groups_per_row(w), rb = row_bytes(w);
-  const int64_t ub = unit_bytes(w, D::kStaged), units = (rb + ub - 1) / ub;
-  const int vecs = D::kStaged ? w.group / 8 : D::kVecs;
-  const int64_t gbytes = int64_t(w.group) * w.bits / 8;
-  const int gshift = __builtin_ctzll(uint64_t(gbytes));  // packed formats: gbytes is a power of two
-  // Lane d of unit u holds codes of group u*ub/gbytes + idx[d].
-  __m256i idx = _mm256_setzero_si256();
-  if (!D::kStaged && gbytes < kUnit)
-    idx = _mm256_setr_epi32(0, 4 / gbytes, 8 / gbytes, 12 / gbytes, 16 / gbytes, 20 / gbytes, 24 / gbytes, 28 / gbytes);
+  const int64_t K = w.cols, G = K / w.group;
+  const int bpg = w.group * w.bits / 64;  // 8-byte blocks per group
+  const int64_t gb = int64_t(bpg) * 8, rb = K * w.bits / 8;
   const uint8_t* wr = static_cast<const uint8_t*>(w.w) + n0 * rb;
-  const float* xr = c.xs + m0 * c.xstride;
-  decode_scales(w, D::kAffine, n0, NB, c.scales);
+  const int64_t ss = scale_size(w);
+  const uint8_t* sr = static_cast<const uint8_t*>(w.scales) + n0 * G * ss;
+  const float* xr = c.xs + m0 * K;
   __m256 acc[NB][MB];
   for (int r = 0; r < NB; ++r)
     for (int m = 0; m < MB; ++m) acc[r][m] = _mm256_setzero_ps();
-  for (int64_t u = 0; u < units; ++u) {
-    const int64_t off = u * ub;
-    typename D::State st[NB];
-    if (off + ub <= rb) {
-      for (int r = 0; r < NB; ++r) st[r] = D::load(wr + r * rb + off, c.staged + r * 128, w);
-      // The hardware prefetcher loses track of NB interleaved row streams: fetch the same place of
-      // the next NB rows (read right after these) ourselves, once per cache line.
-      if (!D::kStaged && (off & 63) == 0)
-        for (int r = 0; r < NB; ++r) _mm_prefetch(reinterpret_cast<const char*>(wr + (NB + r) * rb + off), _MM_HINT_T0);
-    } else {
-      alignas(32) uint8_t tail[kMaxNB][kUnit] = {};
-      for (int r = 0; r < NB; ++r) {
-        std::memcpy(tail[r], wr + r * rb + off, size_t(rb - off));
-        st[r] = D::load(tail[r], c.staged + r * 128, w);
-      }
-    }
-    const float* xu = xr + u * vecs * 8;
-    __m256 qa[NB][MB], qb[NB][MB];
+  for (int64_t k = 0; k < G; ++k) {
+    __m256 qd[NB][MB];
     for (int r = 0; r < NB; ++r)
-      for (int m = 0; m < MB; ++m) qa[r][m] = qb[r][m] = _mm256_setzero_ps();
-    for (int p = 0; p < vecs; p += 2) {
+      for (int m = 0; m < MB; ++m) qd[r][m] = _mm256_setzero_ps();
+    const float* xk = xr + k * w.group;
+    // The hardware prefetcher loses track of NB interleaved row streams: fetch the same place of the
+    // next NB rows (read right after these) ourselves, one cache line per row and line.
+    if ((k * gb & 63) == 0)
+      for (int r = 0; r < NB; ++r)
+        _mm_prefetch(reinterpret_cast<const char*>(wr + (NB + r) * rb + k * gb), _MM_HINT_T0);
+    for (int b = 0; b < bpg; ++b) {
       for (int r = 0; r < NB; ++r) {
-        __m256 f0 = D::vec(st[r], p), f1 = D::vec(st[r], p + 1);
-        for (int m = 0; m < MB; ++m) {
-          qa[r][m] = _mm256_fmadd_ps(f0, _mm256_loadu_ps(xu + m * c.xstride + 8 * p), qa[r][m]);
-          qb[r][m] = _mm256_fmadd_ps(f1, _mm256_loadu_ps(xu + m * c.xstride + 8 * p + 8), qb[r][m]);
-        }
+        __m256 f[D::kPer];
+        D::block(wr + r * rb + k * gb + 8 * b, f);
+        for (int p = 0; p < D::kPer; ++p)
+          for (int m = 0; m < MB; ++m)
+            qd[r][m] = _mm256_fmadd_ps(f[p], _mm256_loadu_ps(xk + m * K + (b * D::kPer + p) * 8), qd[r][m]);
       }
     }
-    const int64_t g0 = D::kStaged ? u : off >> gshift;
     for (int r = 0; r < NB; ++r) {
-      __m256 s = _mm256_permutevar8x32_ps(_mm256_loadu_ps(c.scales + r * (G + 8) + g0), idx);
-      for (int m = 0; m < MB; ++m) acc[r][m] = _mm256_fmadd_ps(s, _mm256_add_ps(qa[r][m], qb[r][m]), acc[r][m]);
+      const uint8_t* sp = sr + r * G * ss;
+      float sv = D::kAffine ? load_scale(sp + k * ss, w.sdt) : fp_scale(w, sp[k]);
+      __m256 s = _mm256_set1_ps(sv);
+      for (int m = 0; m < MB; ++m) acc[r][m] = _mm256_fmadd_ps(s, qd[r][m], acc[r][m]);
     }
   }
-  const int64_t ss = scale_size(w);
   for (int r = 0; r < NB; ++r)
     for (int m = 0; m < MB; ++m) {
       float v = hsum(acc[r][m]);
@@ -217,6 +165,38 @@ MTPKIT_AVX2 void row_units(const Ctx& c, int64_t m0, int64_t n0) {
         v += bias_dot(static_cast<const uint8_t*>(w.biases) + (n0 + r) * G * ss, w.sdt, ss, c.xsum + (m0 + m) * G, G);
       c.y[(m0 + m) * w.rows + n0 + r] = v;
     }
+}
+
+// Affine 3/5/6 bits: codes straddle words, so each group is unpacked to floats first (portable
+// unpacker), then applied to every row like the other formats.
+template <int MB>
+MTPKIT_AVX2 void row_unpacked(const Ctx& c, int64_t m0, int64_t n) {
+  const QLinear& w = *c.w;
+  const int64_t K = w.cols, G = K / w.group;
+  const int64_t gb = int64_t(w.group) * w.bits / 8;
+  const uint8_t* wr = static_cast<const uint8_t*>(w.w) + n * (K * w.bits / 8);
+  const int64_t ss = scale_size(w);
+  const uint8_t* sr = static_cast<const uint8_t*>(w.scales) + n * G * ss;
+  const float* xr = c.xs + m0 * K;
+  alignas(32) float codes[128];
+  __m256 acc[MB];
+  for (int m = 0; m < MB; ++m) acc[m] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < G; ++k) {
+    unpack_codes(wr + k * gb, w.bits, w.group, codes);
+    __m256 qd[MB];
+    for (int m = 0; m < MB; ++m) qd[m] = _mm256_setzero_ps();
+    for (int i = 0; i < w.group; i += 8) {
+      __m256 f = _mm256_load_ps(codes + i);
+      for (int m = 0; m < MB; ++m) qd[m] = _mm256_fmadd_ps(f, _mm256_loadu_ps(xr + m * K + k * w.group + i), qd[m]);
+    }
+    __m256 s = _mm256_set1_ps(load_scale(sr + k * ss, w.sdt));
+    for (int m = 0; m < MB; ++m) acc[m] = _mm256_fmadd_ps(s, qd[m], acc[m]);
+  }
+  for (int m = 0; m < MB; ++m) {
+    float v = hsum(acc[m]) +
+              bias_dot(static_cast<const uint8_t*>(w.biases) + n * G * ss, w.sdt, ss, c.xsum + (m0 + m) * G, G);
+    c.y[(m0 + m) * w.rows + n] = v;
+  }
 }
 
 // Unquantized rows: two interleaved accumulators per row of x (16 elements per step), 8 more if
@@ -235,7 +215,7 @@ MTPKIT_AVX2 void row_floats(const Ctx& c, int64_t m0, int64_t n) {
   const QLinear& w = *c.w;
   const int64_t K = w.cols, es = float_size(F);
   const uint8_t* wr = static_cast<const uint8_t*>(w.w) + n * K * es;
-  const float* xr = c.xs + m0 * c.xstride;
+  const float* xr = c.xs + m0 * K;
   __m256 a0[MB], a1[MB];
   for (int m = 0; m < MB; ++m) a0[m] = a1[m] = _mm256_setzero_ps();
   int64_t i = 0;
@@ -258,68 +238,99 @@ MTPKIT_AVX2 void row_floats(const Ctx& c, int64_t m0, int64_t n) {
   }
 }
 
-// Batches up to kMaxRows in one pass per weight row (M = 1 and 2: 2 weight rows at once, which
-// share each load of x; more rows per pass spill accumulators and gain nothing);
-// larger batches in slices of kSlice rows of x while tiles of weight rows stay in cache. Results do
-// not depend on the split.
-template <class Row>
+// Batch slices of at most kMaxRows rows of x; for larger batches, tiles of weight rows stay in
+// cache while every slice passes over them. Results do not depend on the slicing.
+template <template <int> class Row>
 void run_rows(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_t r1) {
-  thread_local std::vector<float> scales, staged(kMaxNB * 128);
-  scales.resize(size_t(kMaxNB * (groups_per_row(w) + 8)));
-  const bool perm = !cd.xperm.empty();
-  Ctx c{&w, perm ? cd.xperm.data() : cd.x, perm ? cd.xstride : w.cols, cd.xsum.data(), y, scales.data(), staged.data()};
+  Ctx c{&w, cd.xperm.empty() ? cd.x : cd.xperm.data(), cd.xsum.data(), y};
   auto call = [&](int mb, int64_t m0, int64_t n) {
     switch (mb) {
-      case 1: Row::template run<1, 1>(c, m0, n); break;
-      case 2: Row::template run<1, 2>(c, m0, n); break;
-      case 3: Row::template run<1, 3>(c, m0, n); break;
-      case 4: Row::template run<1, 4>(c, m0, n); break;
-      default: Row::template run<1, 5>(c, m0, n); break;
+      case 1: Row<1>::run(c, m0, n); break;
+      case 2: Row<2>::run(c, m0, n); break;
+      case 3: Row<3>::run(c, m0, n); break;
+      case 4: Row<4>::run(c, m0, n); break;
+      case 5: Row<5>::run(c, m0, n); break;
+      default: Row<6>::run(c, m0, n); break;
     }
   };
   const int64_t M = cd.M;
-  if (M <= kMaxRows) {
+  if (M <= 2) {  // small batches: several weight rows per pass where the row kind offers it
     int64_t n = r0;
     if (M == 1)
-      for (; n + 2 <= r1; n += 2) Row::template run<2, 1>(c, 0, n);
-    else if (M == 2)
-      for (; n + 2 <= r1; n += 2) Row::template run<2, 2>(c, 0, n);
+      for (; n + 4 <= r1; n += 4) Row<1>::run4(c, 0, n);
+    else
+      for (; n + 2 <= r1; n += 2) Row<2>::run2(c, 0, n);
     for (; n < r1; ++n) call(int(M), 0, n);
+    return;
+  }
+  if (M <= kMaxRows) {
+    for (int64_t n = r0; n < r1; ++n) call(int(M), 0, n);
     return;
   }
   const int64_t tile = 16;
   for (int64_t t0 = r0; t0 < r1; t0 += tile) {
     int64_t t1 = std::min(r1, t0 + tile);
-    for (int64_t m0 = 0; m0 < M; m0 += kSlice) {
-      int mb = int(std::min<int64_t>(kSlice, M - m0));
+    for (int64_t m0 = 0; m0 < M; m0 += kMaxRows) {
+      int mb = int(std::min<int64_t>(kMaxRows, M - m0));
       for (int64_t n = t0; n < t1; ++n) call(mb, m0, n);
     }
   }
 }
 
-// Row kinds: run<NB, MB> = NB weight rows against MB rows of x.
+// Row kinds: run = one weight row; run4 (M = 1) / run2 (M = 2) = several at once where it pays.
 template <class D>
 struct BlockRow {
-  template <int NB, int MB>
-  static void run(const Ctx& c, int64_t m0, int64_t n) {
-    row_units<D, NB, MB>(c, m0, n);
+  template <int MB>
+  struct R {
+    static void run(const Ctx& c, int64_t m0, int64_t n) { row_blocks<D, 1, MB>(c, m0, n); }
+    static void run4(const Ctx& c, int64_t m0, int64_t n) { row_blocks<D, 4, MB>(c, m0, n); }
+    static void run2(const Ctx& c, int64_t m0, int64_t n) { row_blocks<D, 2, MB>(c, m0, n); }
+  };
+};
+// Row kinds without a multi-row kernel: run4 / run2 are that many single rows.
+template <class Single>
+struct OneByOne {
+  static void run(const Ctx& c, int64_t m0, int64_t n) { Single::run(c, m0, n); }
+  static void run4(const Ctx& c, int64_t m0, int64_t n) {
+    for (int r = 0; r < 4; ++r) Single::run(c, m0, n + r);
+  }
+  static void run2(const Ctx& c, int64_t m0, int64_t n) {
+    for (int r = 0; r < 2; ++r) Single::run(c, m0, n + r);
   }
 };
+template <int MB>
+struct UnpackedOne {
+  static void run(const Ctx& c, int64_t m0, int64_t n) { row_unpacked<MB>(c, m0, n); }
+};
+template <int MB>
+struct UnpackedRow : OneByOne<UnpackedOne<MB>> {};
 template <WFormat F>
 struct FloatRow {
-  template <int NB, int MB>
-  static void run(const Ctx& c, int64_t m0, int64_t n) {
-    for (int r = 0; r < NB; ++r) row_floats<F, MB>(c, m0, n + r);
-  }
+  template <int MB>
+  struct One {
+    static void run(const Ctx& c, int64_t m0, int64_t n) { row_floats<F, MB>(c, m0, n); }
+  };
+  template <int MB>
+  struct R : OneByOne<One<MB>> {};
 };
 
 template <class D>
 void blocks_kernel(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_t r1) {
-  run_rows<BlockRow<D>>(w, cd, y, r0, r1);
+  run_rows<BlockRow<D>::template R>(w, cd, y, r0, r1);
+}
+void unpacked_kernel(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_t r1) {
+  run_rows<UnpackedRow>(w, cd, y, r0, r1);
 }
 template <WFormat F>
 void floats_kernel(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_t r1) {
-  run_rows<FloatRow<F>>(w, cd, y, r0, r1);
+  run_rows<FloatRow<F>::template R>(w, cd, y, r0, r1);
+}
+
+// Codes per byte for the block decoders that need x in code order (1 = no permutation).
+int codes_per_byte(const QLinear& w) {
+  if (w.fmt == WFormat::MXFP4 || w.fmt == WFormat::NVFP4) return 2;
+  if (w.fmt == WFormat::Affine && (w.bits == 2 || w.bits == 4)) return 8 / w.bits;
+  return 1;
 }
 
 }  // namespace
@@ -334,10 +345,10 @@ RowKernel avx2_kernel(const QLinear& w) {
     case WFormat::MXFP8: return blocks_kernel<Fp8>;
     case WFormat::Affine:
       switch (w.bits) {
-        case 2: return blocks_kernel<AffineBits<2>>;
-        case 4: return blocks_kernel<AffineBits<4>>;
-        case 8: return blocks_kernel<AffineBits<8>>;
-        default: return blocks_kernel<Staged>;
+        case 2: return blocks_kernel<Affine2>;
+        case 4: return blocks_kernel<Affine4>;
+        case 8: return blocks_kernel<Affine8>;
+        default: return unpacked_kernel;
       }
   }
   return nullptr;
@@ -345,27 +356,17 @@ RowKernel avx2_kernel(const QLinear& w) {
 
 void avx2_prepare(const QLinear& w, CallData& cd) {
   scalar_group_sums(w, cd);
-  const bool fp4 = w.fmt == WFormat::MXFP4 || w.fmt == WFormat::NVFP4;
-  const bool packed = w.fmt == WFormat::MXFP8 || fp4 || (w.fmt == WFormat::Affine && 32 % w.bits == 0);
-  if (!packed) return;
-  const int bits = fp4 ? 4 : w.fmt == WFormat::MXFP8 ? 8 : w.bits;
-  const bool prescale = w.fmt == WFormat::Affine;
-  // Unit u, vector p, lane d holds code u*ucodes + d*lane + p (lane = codes per 32-bit lane).
-  const int lane = 32 / bits, ucodes = 8 * lane;
-  const int64_t K = w.cols, stride = (K + ucodes - 1) / ucodes * ucodes;
-  float pre[32];
-  for (int p = 0; p < lane; ++p) pre[p] = (prescale && p < lane - 1) ? std::ldexp(1.f, -bits * p) : 1.f;
-  cd.xstride = stride;
-  cd.xperm.assign(size_t(cd.M * stride), 0.f);
+  const int per = codes_per_byte(w);
+  if (per == 1) return;
+  // Within each 8-byte block (8*per codes), vector p takes the codes j*per + p, j = 0..7.
+  const int64_t K = w.cols, block = 8 * per;
+  cd.xperm.resize(size_t(cd.M * K));
   for (int64_t m = 0; m < cd.M; ++m) {
     const float* x = cd.x + m * K;
-    float* o = cd.xperm.data() + m * stride;
-    for (int64_t u = 0; u < stride; u += ucodes)
-      for (int p = 0; p < lane; ++p)
-        for (int d = 0; d < 8; ++d) {
-          int64_t k = u + d * lane + p;
-          if (k < K) o[u + p * 8 + d] = x[k] * pre[p];
-        }
+    float* o = cd.xperm.data() + m * K;
+    for (int64_t b = 0; b < K; b += block)
+      for (int p = 0; p < per; ++p)
+        for (int j = 0; j < 8; ++j) o[b + p * 8 + j] = x[b + j * per + p];
   }
 }
 

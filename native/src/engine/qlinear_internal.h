@@ -68,13 +68,12 @@ inline float fp_scale(const QLinear& w, uint32_t byte) {
 
 // Data prepared once per qlinear_forward and shared by all threads: sums of x over each
 // quantization group (affine: y += s*dot(q,x) + b*sum(x)), and a code-order copy of x for SIMD
-// kernels that read several codes per 32-bit lane (see qlinear_avx2.cc).
+// kernels that unpack several codes per byte (see qlinear_avx2.cc).
 struct CallData {
   const float* x = nullptr;
   int64_t M = 0;
-  std::vector<float> xsum;   // [M, groups]
-  std::vector<float> xperm;  // [M, xstride] or empty
-  int64_t xstride = 0;       // floats per row of xperm (cols rounded up to whole 32-byte units)
+  std::vector<float> xsum;  // [M, groups]
+  std::vector<float> xperm;  // [M, cols] or empty
 };
 
 // Row-range kernels: y[m*w.rows + n] for n in [r0, r1), all m.
