@@ -32,9 +32,10 @@ inline float dot8(const float* a, const float* b, int64_t n) {
   return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
 }
 
-// s *= decay, then returns dot(s, k) (the GDN state row read after its decay), in dot8's order.
-inline float scale_dot8(float* s, float decay, const float* k, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) s[i] *= decay;
+// s = src * decay (src may be s), then returns dot(s, k) (the GDN state row read after its decay),
+// in dot8's order.
+inline float scale_dot8(const float* src, float* s, float decay, const float* k, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) s[i] = src[i] * decay;
   return dot8(s, k, n);
 }
 

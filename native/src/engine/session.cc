@@ -34,7 +34,10 @@ void Session::reset() {
     s.conv.assign(static_cast<size_t>(c.conv_k - 1) * m_->conv_dim(), 0.f);
     s.S.assign(static_cast<size_t>(c.nv) * c.dv * c.dk, 0.f);
     s.window.clear();
-    s.snaps.clear();
+    s.S0.clear();
+    s.co.clear();
+    s.b.clear();
+    s.a.clear();
   }
   last_start_ = last_end_ = -1;
   last_m_ = 0;
@@ -139,6 +142,57 @@ void Session::attention(const LayerWeights& L, const float* xn, int64_t M, int64
   qlinear_forward(L.attn.o, att.data(), M, out, pool);
 }
 
+// One token's recurrent step of one value head (mlx-lm gated_delta.py): S = decay*S + k*delta with
+// delta = beta*(v - (decay*S).k), output (S.q). The state is read from src (S itself, or the kept
+// state before a forward) and written to S, so a rollback replays exactly the forward's steps.
+struct GdnStep {
+  const ModelConfig& c;
+  const GdnWeights& G;
+  const float *co, *bb, *aa;
+  int64_t cd;
+  std::vector<float> qn, kn;
+  GdnStep(const ModelConfig& cfg, const GdnWeights& g, const float* conv_out, int64_t conv_dim, const float* b, const float* a)
+      : c(cfg), G(g), co(conv_out), bb(b), aa(a), cd(conv_dim), qn(size_t(cfg.dk)), kn(size_t(cfg.dk)) {}
+
+  // out may be null (replay: only the state matters).
+  void run(int64_t hv, int64_t t, const float* src, float* S, float* out) {
+    const int dk = c.dk, dv = c.dv, nv = c.nv;
+    const int64_t kd = static_cast<int64_t>(c.nk) * dk;
+    const int kh = static_cast<int>(hv / (nv / c.nk));
+    const float kscale = 1.f / std::sqrt(static_cast<float>(dk));
+    const float* row = co + t * cd;
+    // mlx-lm: q = dk^-1 * rms_norm(q, eps 1e-6), k = dk^-0.5 * rms_norm(k, eps 1e-6).
+    if (out) rms_norm(row + kh * dk, nullptr, dk, 1e-6f, qn.data());
+    rms_norm(row + kd + kh * dk, nullptr, dk, 1e-6f, kn.data());
+    for (int x = 0; x < dk; ++x) {
+      qn[x] *= kscale * kscale;
+      kn[x] *= kscale;
+    }
+    const float* vv = row + 2 * kd + hv * dv;
+    const float beta = sigmoidf(bb[t * nv + hv]);
+    const float decay = std::exp(-std::exp(G.A_log[hv]) * softplusf(aa[t * nv + hv] + G.dt_bias[hv]));
+    for (int j = 0; j < dv; ++j) {
+      float* s = S + static_cast<int64_t>(j) * dk;
+      const float kv = scale_dot8(src + static_cast<int64_t>(j) * dk, s, decay, kn.data(), dk);
+      const float delta = (vv[j] - kv) * beta;
+      const float y = axpy_dot8(s, kn.data(), delta, qn.data(), dk);
+      if (out) out[j] = y;
+    }
+  }
+};
+
+void Session::gdn_replay(const LayerWeights& L, GdnState& st, int64_t n) {
+  const ModelConfig& c = m_->cfg;
+  const int64_t head_state = static_cast<int64_t>(c.dv) * c.dk;
+  m_->pool->parallel_for(c.nv, 1, [&](int64_t hb, int64_t he) {
+    GdnStep step(c, L.gdn, st.co.data(), m_->conv_dim(), st.b.data(), st.a.data());
+    for (int64_t hv = hb; hv < he; ++hv) {
+      float* S = &st.S[hv * head_state];
+      for (int64_t t = 0; t < n; ++t) step.run(hv, t, t == 0 ? &st.S0[hv * head_state] : S, S, nullptr);
+    }
+  });
+}
+
 void Session::gdn(const LayerWeights& L, const float* xn, int64_t M, GdnState& st, bool keep, float* out) {
   const ModelConfig& c = m_->cfg;
   const GdnWeights& G = L.gdn;
@@ -196,38 +250,22 @@ void Session::gdn(const LayerWeights& L, const float* xn, int64_t M, GdnState& s
 
   const int64_t head_state = static_cast<int64_t>(dv) * dk;
   if (keep) {
+    // What a rollback needs: the state before this forward (S0; S becomes the other buffer, which
+    // the first token's step overwrites from S0), the conv window and the per-token inputs.
     st.window.swap(win);
-    st.snaps.resize(static_cast<size_t>((M - 1) * nv * head_state));
+    st.S0.resize(st.S.size());
+    st.S.swap(st.S0);
+    st.co = co;
+    st.b = bb;
+    st.a = aa;
   }
   std::vector<float> o(static_cast<size_t>(M) * vd);
-  const int r = nv / nk;
-  const float kscale = 1.f / std::sqrt(static_cast<float>(dk));
   pool->parallel_for(nv, 1, [&](int64_t hb, int64_t he) {
-    std::vector<float> qn(dk), kn(dk);
+    GdnStep step(c, G, co.data(), cd, bb.data(), aa.data());
     for (int64_t hv = hb; hv < he; ++hv) {
-      const int kh = static_cast<int>(hv / r);
-      float* S = &st.S[hv * head_state];
-      const float A = std::exp(G.A_log[hv]);
+      const float* src = keep ? &st.S0[hv * head_state] : &st.S[hv * head_state];
       for (int64_t t = 0; t < M; ++t) {
-        const float* row = &co[t * cd];
-        // mlx-lm: q = dk^-1 * rms_norm(q, eps 1e-6), k = dk^-0.5 * rms_norm(k, eps 1e-6).
-        rms_norm(row + kh * dk, nullptr, dk, 1e-6f, qn.data());
-        rms_norm(row + kd + kh * dk, nullptr, dk, 1e-6f, kn.data());
-        for (int x = 0; x < dk; ++x) {
-          qn[x] *= kscale * kscale;
-          kn[x] *= kscale;
-        }
-        const float* vv = row + 2 * kd + hv * dv;
-        const float beta = sigmoidf(bb[t * nv + hv]);
-        const float decay = std::exp(-A * softplusf(aa[t * nv + hv] + G.dt_bias[hv]));
-        float* ot = &o[t * vd + hv * dv];
-        for (int j = 0; j < dv; ++j) {
-          float* s = S + static_cast<int64_t>(j) * dk;
-          const float kv = scale_dot8(s, decay, kn.data(), dk);
-          const float delta = (vv[j] - kv) * beta;
-          ot[j] = axpy_dot8(s, kn.data(), delta, qn.data(), dk);
-        }
-        if (keep && t < M - 1) std::memcpy(&st.snaps[(t * nv + hv) * head_state], S, sizeof(float) * head_state);
+        step.run(hv, t, t == 0 ? src : &st.S[hv * head_state], &st.S[hv * head_state], &o[t * vd + hv * dv]);
       }
     }
   });
@@ -399,7 +437,6 @@ void Session::rollback(int64_t position) {
   const ModelConfig& c = m_->cfg;
   const int64_t n = position - last_start_;  // tokens of the last forward that stay (1..M)
   const int64_t cd = m_->conv_dim();
-  const int64_t head_state = static_cast<int64_t>(c.dv) * c.dk;
   for (int i = 0; i < c.layers; ++i) {
     if (c.layer_full[i]) {
       kv_[i].len = position;
@@ -407,7 +444,7 @@ void Session::rollback(int64_t position) {
     }
     GdnState& s = gdn_[i];
     std::memcpy(s.conv.data(), s.window.data() + n * cd, sizeof(float) * (c.conv_k - 1) * cd);
-    if (n < last_m_) std::memcpy(s.S.data(), &s.snaps[(n - 1) * c.nv * head_state], sizeof(float) * c.nv * head_state);
+    if (n < last_m_) gdn_replay(m_->layers[i], s, n);
   }
   pos_ = position;
   // Snapshots of tokens after `position` stay valid for a further rollback to an earlier position only.

@@ -1,6 +1,7 @@
 // One generation stream over a Model: KV caches of the full-attention layers, conv + recurrent state
-// of the Gated DeltaNet layers (with per-token snapshots during a short forward so a rejected draft
-// can be rolled back without re-forwarding), and the MTP head's own KV cache.
+// of the Gated DeltaNet layers (a short forward keeps the recurrent state from before it and its
+// per-token inputs, so a rejected draft is rolled back by replaying the kept tokens' state updates,
+// not by re-forwarding), and the MTP head's own KV cache.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -32,9 +33,12 @@ struct KvCache {
 struct GdnState {
   std::vector<float> conv;  // [K-1][conv_dim]: the last pre-conv inputs
   std::vector<float> S;     // [nv][dv][dk]
-  // From the last forward, when it kept snapshots:
+  // From the last forward, when it kept what a rollback needs (one state, not one per token: the
+  // replay costs a few recurrent steps, far less than copying M-1 states on every verify forward):
   std::vector<float> window;  // [(K-1) + M][conv_dim]: conv state before it, then its M inputs
-  std::vector<float> snaps;   // [M-1][nv*dv*dk]: S after each of its first M-1 tokens
+  std::vector<float> S0;      // [nv][dv][dk]: S before it (S and S0 swap buffers, nothing is copied)
+  std::vector<float> co;      // [M][conv_dim]: its conv outputs (q, k, v per token)
+  std::vector<float> b, a;    // [M][nv]: its beta and decay-gate inputs
 };
 
 class Session {
@@ -57,6 +61,8 @@ class Session {
   void layer_forward(const LayerWeights& L, float* x, int64_t M, int64_t start, KvCache& kv, GdnState* st, bool keep);
   void attention(const LayerWeights& L, const float* xn, int64_t M, int64_t start, KvCache& kv, float* out);
   void gdn(const LayerWeights& L, const float* xn, int64_t M, GdnState& st, bool keep, float* out);
+  // S = S0 advanced by the first n tokens of the last forward (same steps, so bit-identical).
+  void gdn_replay(const LayerWeights& L, GdnState& st, int64_t n);
   void mlp(const MlpWeights& f, const float* xn, int64_t M, float* out);
   void logits(const float* h, int64_t M, LogitsMode mode, std::vector<float>& out);
   void check_tokens(const int32_t* tokens, int64_t M) const;
@@ -68,7 +74,7 @@ class Session {
   std::vector<GdnState> gdn_;
   KvCache mtp_kv_;
   int64_t mtp_pos_ = 0;
-  // The last forward covered (last_start_, last_end_]; snapshots exist iff last_snaps_.
+  // The last forward covered (last_start_, last_end_]; it kept rollback data iff last_snaps_.
   int64_t last_start_ = -1, last_end_ = -1, last_m_ = 0;
   bool last_snaps_ = false;
 };
