@@ -3,36 +3,22 @@
  * a stranger file is reported; `publish` uploads exactly the artifact's own files, never those.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { startHarness, TOKEN, type Harness } from '../support/hub-server/harness';
+import { useHubCliEnv } from '../support/hub-cli-env';
 import { runCli } from '../support/run-cli';
 import { HubRepo } from '../../src/hub/hub-repo';
 
 const FIXTURE = path.join(__dirname, '..', '..', 'fixtures', 'qwen35-dense-tied');
-let h: Harness;
-let tmp: string;
-const saved = { ...process.env };
-beforeAll(async () => {
-  h = await startHarness();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mtpkit-members-'));
-  process.env.HF_ENDPOINT = h.server.url;
-  process.env.HF_TOKEN = TOKEN;
-  process.env.HF_HUB_CACHE = path.join(tmp, 'cache');
-});
-afterAll(async () => {
-  process.env = saved;
-  await h.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const env = useHubCliEnv('mtpkit-members-');
 
 async function uploaded(repoId: string): Promise<string[]> {
+  const h = env.harness();
   const repo = await HubRepo.open(repoId, h.config(await h.newCacheDir()));
   return repo.files.map((f) => f.path).filter((p) => p !== '.gitattributes').sort();
 }
 
 test('validate fails on a leftover temp file and reports a stranger; publish uploads only the listed files', async () => {
-  const art = path.join(tmp, 'art');
+  const art = path.join(env.tmp(), 'art');
   const conv = await runCli(['convert', FIXTURE, art, '--json']);
   expect(conv.code).toBe(0);
   const own = (JSON.parse(conv.stdout).files as string[]).slice().sort();
