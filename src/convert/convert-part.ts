@@ -9,10 +9,10 @@ import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { buildConversionPlan } from './conversion-plan';
 import { layoutArtifact } from './artifact-layout';
-import { executeLayouts, type FileDigest } from './execute-plan';
-import { checkOutputPath, partialDirFor, publishDir } from './atomic-dir';
-import { startPartialDir, ResumeLog } from './resume';
-import { lockOutput, prepareOutputParent } from './output-dir';
+import type { FileDigest } from './execute-plan';
+import { checkOutputPath, publishDir } from './atomic-dir';
+import { withResumableOutput } from './resumable-output';
+import { RESUME_FILE } from './resume';
 import { openSource } from '../source/open-source';
 import { HubSource } from '../source/hub-source';
 import { conversionIdentity, resumeIdentity, type ConversionIdentity } from './conversion-identity';
@@ -151,37 +151,15 @@ async function writePart(
   finish: (dir: string, digests: Map<string, FileDigest>) => Promise<void>,
   id: ConversionIdentity,
 ): Promise<{ bytesWritten: number; reused: string[]; warnings: string[] }> {
-  const partial = partialDirFor(opts.out);
-  await prepareOutputParent(opts.out);
-  const lock = await lockOutput(opts.out, opts.onNote);
   // The part fingerprint decides every byte of the part's shards: the same rule as a full --resume.
-  const { planHash, settings } = await resumeIdentity(src, id, { part: `${opts.part.index}/${opts.part.count}` });
-  let log: ResumeLog | undefined;
-  try {
-    const start = await startPartialDir(partial, planHash, settings, !!opts.resume);
-    if (start.note) opts.onNote?.(start.note);
-    const kept = start.kept;
-    log = new ResumeLog(partial, planHash, settings, kept);
-    const resumeLog = log;
+  const identify = () => resumeIdentity(src, id, { part: `${opts.part.index}/${opts.part.count}` });
+  return withResumableOutput(opts.out, opts, identify, async ({ partial, kept, write }) => {
     const todo = shards.filter((s) => !kept.has(s.file));
     await src.prepare(shardReads(todo));
-    const result = await executeLayouts(src, [{ shards }], partial, {
-      threads: opts.threads,
-      rounding: opts.rounding,
-      onProgress: opts.onProgress,
-      skipFiles: new Set(kept.keys()),
-      onShardDone: (file, digest) => resumeLog.record(file, digest),
-      signal: opts.signal,
-    });
+    const result = await write(src, [{ shards }], { threads: opts.threads, rounding: opts.rounding, onProgress: opts.onProgress, signal: opts.signal });
     await finish(partial, new Map([...kept, ...result.digests]));
-    await fsp.rm(path.join(partial, '.mtpkit-resume.json'), { force: true });
+    await fsp.rm(path.join(partial, RESUME_FILE), { force: true });
     await publishDir(partial, opts.out);
     return { bytesWritten: result.bytesWritten, reused: [...kept.keys()], warnings: result.warnings };
-  } catch (err) {
-    await log?.settled();
-    if (!log?.count) await fsp.rm(partial, { recursive: true, force: true });
-    throw err;
-  } finally {
-    await lock.release();
-  }
+  });
 }

@@ -2,19 +2,16 @@
  * `mtpkit convert`: plan from headers, execute tensor by tensor into a hidden sibling folder, write the
  * index, config, assets, model card and runtime contract, then rename onto the output path.
  */
-import { promises as fsp } from 'fs';
 import { buildConversionPlan, type ConversionPlan, type PlanOptions } from './conversion-plan';
-import { executeLayouts, type ExecuteProgress } from './execute-plan';
-import { checkOutputPath, partialDirFor, publishDir } from './atomic-dir';
+import type { ExecuteProgress } from './execute-plan';
+import { checkOutputPath, publishDir } from './atomic-dir';
 import { openSource } from '../source/open-source';
 import { planReads } from './plan-reads';
 import { layoutArtifact, type ArtifactLayout } from './artifact-layout';
 import { finishArtifact, type FinishInput } from './finish-artifact';
-import { startPartialDir, ResumeLog } from './resume';
 import { conversionIdentity, resumeIdentity } from './conversion-identity';
 import { keepOnlyFiles } from './keep-only-files';
-import { lockOutput, prepareOutputParent, writeError } from './output-dir';
-import { InterruptedError, signalOf } from './interrupted';
+import { withResumableOutput } from './resumable-output';
 import type { CheckpointSource } from '../source/checkpoint-source';
 import type { HubConfigOptions } from '../hub/hub-config';
 import type { MtpLayout } from '../arch/mtp-key-sets';
@@ -67,36 +64,14 @@ export async function writeArtifact(
   started = Date.now(),
 ): Promise<ConvertSummary> {
   const layout: ArtifactLayout = layoutArtifact(plan.tensors, opts.mtpLayout ?? 'sidecar', opts.maxShardBytes);
-  const partial = partialDirFor(opts.out);
-  await prepareOutputParent(opts.out);
-  const lock = await lockOutput(opts.out, opts.onNote);
-  let log: ResumeLog | undefined;
-  try {
-    const id = await resumeIdentity(src, conversionIdentity(src, plan, layout, { rounding: opts.rounding, keepVision: opts.keepVision, maxShardBytes: opts.maxShardBytes }));
-    let start;
-    try {
-      start = await startPartialDir(partial, id.planHash, id.settings, !!opts.resume);
-    } catch (e) {
-      throw (e as NodeJS.ErrnoException).code ? writeError(partial, e) : e;
-    }
-    if (start.note) opts.onNote?.(start.note);
-    const kept = start.kept;
-    log = new ResumeLog(partial, id.planHash, id.settings, kept);
-    const resumeLog = log;
-
+  const identify = () => resumeIdentity(src, conversionIdentity(src, plan, layout, { rounding: opts.rounding, keepVision: opts.keepVision, maxShardBytes: opts.maxShardBytes }));
+  return withResumableOutput(opts.out, opts, identify, async ({ partial, kept, write }) => {
     await src.prepare(planReads(plan.tensors));
     opts.signal?.throwIfAborted();
     // Input checksums (provenance) are computed on the hash worker while the conversion runs.
     const inputDigestsP = src.inputDigests();
     inputDigestsP.catch(() => undefined);
-    const result = await executeLayouts(src, layout.all, partial, {
-      threads: opts.threads,
-      rounding: opts.rounding,
-      onProgress: opts.onProgress,
-      skipFiles: new Set(kept.keys()),
-      onShardDone: (file, digest) => resumeLog.record(file, digest),
-      signal: opts.signal,
-    });
+    const result = await write(src, layout.all, { threads: opts.threads, rounding: opts.rounding, onProgress: opts.onProgress, signal: opts.signal });
     opts.signal?.throwIfAborted();
     const digests = new Map([...kept, ...result.digests]);
     const graft = opts.graft ? await opts.graft.prepare(partial) : undefined;
@@ -120,16 +95,7 @@ export async function writeArtifact(
       warnings: result.warnings,
       reports: plan.reports,
     };
-  } catch (err) {
-    await log?.settled();
-    const kept = log?.files ?? [];
-    // Keep finished shards for --resume; a run that finished none leaves nothing behind.
-    if (!kept.length) await fsp.rm(partial, { recursive: true, force: true });
-    if (opts.signal?.aborted) throw new InterruptedError(signalOf(opts.signal.reason), partial, kept);
-    throw err;
-  } finally {
-    await lock.release();
-  }
+  });
 }
 
 export async function runConvert(opts: ConvertOptions): Promise<ConvertSummary> {
