@@ -1,6 +1,7 @@
 /**
  * `mtpkit validate`: checks an MLX artifact folder end to end without loading it: index vs shards,
- * every byte of every shard read (streamed, one file at a time), config.json and its quantization
+ * every byte of every shard read (streamed, one file at a time) and every float tensor scanned for
+ * NaN / Inf on the way, config.json and its quantization
  * blocks vs the tensors, the MTP head's tensor set and norms, and the runtime contract.
  * Problems name the file and the tensor / field; nothing here throws on bad artifacts.
  */
@@ -24,6 +25,8 @@ import { checkTensorSet } from './validate-tensor-set';
 import { parseModelDims } from '../arch/parse-model-dims';
 import type { ModelDims } from '../arch/model-dims';
 import { notAFile } from './file-kind';
+import { NonFiniteStreamScan, type NonFiniteFinding } from './non-finite-stream';
+import { coordinatesOf } from '../numeric/non-finite';
 
 export interface ValidatedFile {
   file: string;
@@ -51,6 +54,8 @@ export interface ValidationReport {
 export interface ValidateOptions {
   /** Norm-encoding heuristic (default on). */
   normCheck?: boolean;
+  /** NaN / Inf scan of every float tensor (default on; off only to measure its cost, bench/validate-scan.ts). */
+  finiteCheck?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -89,31 +94,50 @@ async function readJsonFile(dir: string, rel: string, problems: string[]): Promi
   }
 }
 
+/** At most this many tensors with NaN / Inf are named one per line; the rest in one summary line. */
+const NON_FINITE_LINES = 5;
+
+function nonFiniteProblems(rel: string, found: NonFiniteFinding[]): string[] {
+  const lines = found.slice(0, NON_FINITE_LINES).map(
+    (f) => `${rel}: tensor '${f.tensor}' holds ${f.kind} at element ${f.index} (index [${coordinatesOf(f.index, f.shape).join(', ')}] of ${f.dtype}[${f.shape.join(', ')}]); weights must be finite`,
+  );
+  const rest = found.slice(NON_FINITE_LINES).map((f) => f.tensor);
+  if (rest.length) lines.push(`${rel}: ${rest.length} more tensor(s) hold NaN / Inf: ${listSome(rest)}`);
+  return lines;
+}
+
 /**
- * Reads a whole shard front to back (bounded chunks), hashing it and checking every tensor's bytes
- * arrive; keeps the data of the tensors `keep` selects (small norms).
+ * Reads a whole shard front to back (bounded chunks), hashing it, checking every tensor's bytes
+ * arrive and every float tensor is finite; keeps the data of the tensors `keep` selects (small norms).
  */
 async function scanFile(
   absPath: string,
   rel: string,
   sf: SafetensorsFile,
   keep: (t: TensorInfo) => boolean,
+  finiteCheck: boolean,
   problems: string[],
 ): Promise<{ file: ValidatedFile; kept: Map<string, Buffer> } | undefined> {
   const hash = createHash('sha256');
   const ordered = [...sf.tensors.values()].sort((a, b) => a.offset - b.offset);
   const kept = new Map<string, Buffer>();
+  // One scan thread: it runs beside the sha256 on this thread, which is several times slower, so more
+  // threads only compete with the hash for cores (measured: 2 threads on 2 cores made validate slower).
+  const finite = new NonFiniteStreamScan(finiteCheck ? ordered : [], 1);
   let pos = 0;
   try {
     for await (const raw of createReadStream(absPath, { highWaterMark: READ_CHUNK })) {
       const chunk = raw as Buffer;
+      const scanned = finite.feed(chunk, pos); // native threads scan while this thread hashes
       hash.update(chunk);
+      await scanned;
       pos += chunk.length;
     }
   } catch (e) {
     problems.push(`${rel}: read failed after ${pos} bytes (${errorText(e)})`);
     return undefined;
   }
+  problems.push(...nonFiniteProblems(rel, finite.findings()));
   if (pos !== sf.fileSize) {
     const broken = ordered.find((t) => t.offset + t.byteLength > pos);
     const at = broken ? `: tensor '${broken.name}' is incomplete` : '';
@@ -285,7 +309,7 @@ export async function validateArtifact(dir: string, opts: ValidateOptions = {}):
     const means = new Map<string, number>();
     const fileOf = new Map<string, string>();
     for (const { rel, sf } of opened) {
-      const scanned = await scanFile(path.join(dir, rel), rel, sf, (t) => isZeroCentredNorm(t.name, t.shape), problems);
+      const scanned = await scanFile(path.join(dir, rel), rel, sf, (t) => isZeroCentredNorm(t.name, t.shape), opts.finiteCheck !== false, problems);
       if (!scanned) continue;
       files.push(scanned.file);
       for (const [name, buf] of scanned.kept) {

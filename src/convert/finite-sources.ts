@@ -6,18 +6,7 @@
 import { InputError } from '../errors';
 import type { PlannedTensor } from '../plan/types';
 import { isConvertibleFloatDType } from '../numeric/float-bits';
-import { firstNonFinite } from '../numeric/non-finite';
-import { decodeFloats } from '../quant/kernels/float-io';
-
-/** Row-major coordinates of flat index `i` in `shape`. */
-function coordinates(i: number, shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    out[d] = i % shape[d];
-    i = Math.floor(i / shape[d]);
-  }
-  return out;
-}
+import { coordinatesOf, firstNonFinite, nonFiniteKind } from '../numeric/non-finite';
 
 export async function assertFiniteSources(t: PlannedTensor, loaded: readonly { data: Buffer; shape: number[] }[], threads?: number): Promise<void> {
   for (let s = 0; s < loaded.length; s++) {
@@ -26,13 +15,11 @@ export async function assertFiniteSources(t: PlannedTensor, loaded: readonly { d
     const local = await firstNonFinite(loaded[s].data, ref.dtype, threads);
     if (local < 0) continue;
     // A slice's coordinates, moved back into the whole source tensor.
-    const at = coordinates(local, loaded[s].shape);
+    const at = coordinatesOf(local, loaded[s].shape);
     if (ref.slice) at[ref.slice.axis] += ref.slice.start;
     let flat = 0;
     for (let d = 0; d < ref.shape.length; d++) flat = flat * ref.shape[d] + at[d];
-    const w = ref.dtype === 'F32' ? 4 : 2;
-    const v = decodeFloats(loaded[s].data.subarray(local * w, (local + 1) * w), ref.dtype)[0];
-    const what = Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
+    const what = nonFiniteKind(loaded[s].data, local, ref.dtype);
     throw new InputError(`${what} at element ${flat} (index [${at.join(', ')}] of ${ref.dtype}[${ref.shape.join(', ')}]); the source must hold finite values`, {
       tensor: ref.tensor,
     });

@@ -33,3 +33,21 @@ export function firstNonFiniteReference(data: Uint8Array, dtype: FloatDType): nu
   }
   return -1;
 }
+
+/** Row-major coordinates of flat index `i` in `shape`. */
+export function coordinatesOf(i: number, shape: readonly number[]): number[] {
+  const out = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    out[d] = i % shape[d];
+    i = Math.floor(i / shape[d]);
+  }
+  return out;
+}
+
+/** 'NaN', '+Inf' or '-Inf' for element `i` of `data` (which must be non-finite). */
+export function nonFiniteKind(data: Uint8Array, i: number, dtype: FloatDType): 'NaN' | '+Inf' | '-Inf' {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const bits = dtype === 'F32' ? view.getUint32(4 * i, true) : view.getUint16(2 * i, true);
+  const [sign, mantissa] = dtype === 'F32' ? [bits >>> 31, bits & 0x7fffff] : dtype === 'F16' ? [bits >>> 15, bits & 0x3ff] : [bits >>> 15, bits & 0x7f];
+  return mantissa !== 0 ? 'NaN' : sign ? '-Inf' : '+Inf';
+}

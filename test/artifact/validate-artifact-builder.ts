@@ -62,8 +62,12 @@ function bytes(n: number): Buffer {
   return b;
 }
 
+/** Random bytes; float tensors get their lowest exponent bit cleared so every value is finite (validate scans them). */
 function raw(name: string, dtype: DType, shape: number[]): Entry {
-  return { spec: { name, dtype, shape }, data: bytes(tensorBytes(dtype, shape)) };
+  const data = bytes(tensorBytes(dtype, shape));
+  const [width, byte, mask] = dtype === 'F32' ? [4, 2, 0x7f] : dtype === 'BF16' ? [2, 0, 0x7f] : dtype === 'F16' ? [2, 1, 0xfb] : [0, 0, 0];
+  for (let i = byte; width && i < data.length; i += width) data[i] &= mask;
+  return { spec: { name, dtype, shape }, data };
 }
 
 /** A 1-D bf16 norm whose values are `center` plus a small ripple. */

@@ -5,6 +5,7 @@ import { createHash } from 'crypto';
 import { execFileSync } from 'child_process';
 import { validateArtifact } from '../../src/artifact/validate-artifact';
 import { RUNTIME_CONTRACT_FILE } from '../../src/artifact/contract';
+import { runCli } from '../support/run-cli';
 import { artifactSpec, writeArtifact, type ArtifactSpec } from './validate-artifact-builder';
 
 let root: string;
@@ -206,6 +207,28 @@ describe('broken artifacts name the file and the tensor / field', () => {
     fs.writeFileSync(f, buf);
     const r = await validateArtifact(a.dir);
     expect(has(r.problems, a.shards[0], 'sha256 differs')).toBe(true);
+  });
+
+  test('NaN / Inf in a float tensor (quantization scales, a norm in the sidecar) names file, tensor and element; exit 2', async () => {
+    const spec = artifactSpec();
+    const scales = spec.trunk.find((e) => e.spec.name === 'language_model.model.layers.1.mlp.up_proj.scales')!;
+    expect(scales.spec.shape).toEqual([128, 1]);
+    scales.data.writeUInt16LE(0x7fc0, 2 * 37); // NaN at [37, 0]
+    scales.data.writeUInt16LE(0x7f80, 2 * 90); // a later +Inf in the same tensor: only the first is named
+    const norm = spec.mtp.find((e) => e.spec.name === 'mtp.norm.weight')!;
+    norm.data.writeUInt16LE(0xff80, 2 * 5); // -Inf
+    const a = await make(spec);
+    const index = JSON.parse(fs.readFileSync(path.join(a.dir, 'model.safetensors.index.json'), 'utf8'));
+    const shard = index.weight_map['language_model.model.layers.1.mlp.up_proj.scales'];
+    const r = await validateArtifact(a.dir);
+    expect(r.ok).toBe(false);
+    expect(r.problems).toEqual([
+      `${shard}: tensor 'language_model.model.layers.1.mlp.up_proj.scales' holds NaN at element 37 (index [37, 0] of BF16[128, 1]); weights must be finite`,
+      "mtp.safetensors: tensor 'mtp.norm.weight' holds -Inf at element 5 (index [5] of BF16[64]); weights must be finite",
+    ]);
+    const cli = await runCli(['validate', a.dir]);
+    expect(cli.code).toBe(2);
+    expect(cli.stdout).toContain("holds -Inf at element 5");
   });
 
   test('a contract missing a required key, or missing entirely', async () => {

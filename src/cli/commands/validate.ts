@@ -12,7 +12,7 @@ interface ValidateArgs {
 
 export const validateCommand: CommandModule<object, ValidateArgs> = {
   command: 'validate <artifact>',
-  describe: 'check an MLX artifact: index vs shards, every tensor readable, quantization blocks, MTP head, runtime contract',
+  describe: 'check an MLX artifact: index vs shards, every tensor readable and finite, quantization blocks, MTP head, runtime contract',
   builder: (y) =>
     y
       .positional('artifact', { type: 'string', demandOption: true, describe: 'artifact folder' })
