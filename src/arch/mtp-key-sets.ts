@@ -34,13 +34,14 @@ export function isMoeMtp(cfg: MtpKeyConfig): boolean {
 /**
  * Every module of the head, for `mtp_num_hidden_layers` layers (0 layers: an empty set), read from the
  * architecture's expected modules (expected-modules.ts). Only names matter here, so the sizes are
- * placeholders; a MoE head has a shared expert unless the config sets its size to 0.
+ * placeholders; a MoE head has a shared expert when its size (parseTextConfig resolves a missing one) is > 0,
+ * the same rule as the trunk's (expected-modules.ts).
  */
 export function mtpModules(cfg: MtpKeyConfig): MtpModuleSet {
   const n = cfg.mtpNumHiddenLayers;
   if (!Number.isInteger(n) || n < 0) throw new InputError(`mtp_num_hidden_layers must be a non-negative integer, got ${n}`, { field: 'mtp_num_hidden_layers' });
   const experts = isMoeMtp(cfg) ? 1 : 0;
-  const dims = { ...NAMES_ONLY, nExperts: experts, sharedInter: experts && cfg.sharedExpertIntermediateSize !== 0 ? 1 : 0, mtpLayers: n };
+  const dims = { ...NAMES_ONLY, nExperts: experts, sharedInter: experts && (cfg.sharedExpertIntermediateSize ?? 0) > 0 ? 1 : 0, mtpLayers: n };
   const linears: string[] = [];
   const norms: string[] = [];
   for (const m of headModules(dims, n)) {

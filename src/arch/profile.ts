@@ -40,6 +40,12 @@ export interface ArchProfile {
    * keeps them at 8 bits (ml-explore/mlx-lm mlx_lm/models/qwen3_5_moe.py, qwen3_next.py).
    */
   routerModules: readonly string[];
+  /**
+   * `shared_expert_intermediate_size` when a config with experts omits it: mlx-lm's ModelArgs default, or
+   * undefined where mlx-lm declares the field without one (it cannot load such a config). Conversion,
+   * validation and the MTP key sets read the one value parseTextConfig resolves from this.
+   */
+  sharedExpertSizeDefault: number | undefined;
   /** Whether decoder layer `layer` has a sparse MoE MLP, given that the config declares experts. */
   sparseLayer(layer: number, text: Record<string, unknown>): boolean;
   /** The GDN input projections of a linear-attention layer, in the MLX layout. */

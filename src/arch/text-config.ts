@@ -4,6 +4,7 @@
  */
 import { InputError } from '../errors';
 import { Architecture, detectArchitecture } from './architecture';
+import { archProfile } from './registry';
 
 export interface TextConfig {
   architecture: Architecture;
@@ -26,6 +27,7 @@ export interface TextConfig {
   numExperts?: number;
   numExpertsPerTok?: number;
   moeIntermediateSize?: number;
+  /** Set whenever numExperts > 0 (the family's default when config.json omits it); 0 = no shared expert. */
   sharedExpertIntermediateSize?: number;
   tieWordEmbeddings: boolean;
   mtpNumHiddenLayers: number;
@@ -69,6 +71,18 @@ export function parseTextConfig(config: Json, file = 'config.json'): TextConfig 
   const layerTypes = parseLayerTypes(text, numLayers, file, prefix);
   const tie = pick(text, 'tie_word_embeddings') ?? config.tie_word_embeddings ?? false;
   const dtype = parseDType(config, text, file, prefix);
+  const numExperts = optInt('num_experts');
+  let sharedExpertIntermediateSize = optInt('shared_expert_intermediate_size');
+  if (sharedExpertIntermediateSize === undefined && (numExperts ?? 0) > 0) {
+    // One default for every stage: the family's, as mlx-lm reads the same config.
+    sharedExpertIntermediateSize = archProfile(architecture).sharedExpertSizeDefault;
+    if (sharedExpertIntermediateSize === undefined) {
+      throw new InputError(`missing; a ${architecture} model with experts must state it (mlx-lm has no default for it)`, {
+        file,
+        field: prefix + 'shared_expert_intermediate_size',
+      });
+    }
+  }
 
   return {
     architecture,
@@ -86,10 +100,10 @@ export function parseTextConfig(config: Json, file = 'config.json'): TextConfig 
     linearValueHeadDim: int('linear_value_head_dim', 128),
     convKernel: int('linear_conv_kernel_dim', 4),
     intermediateSize: optInt('intermediate_size'),
-    numExperts: optInt('num_experts'),
+    numExperts,
     numExpertsPerTok: optInt('num_experts_per_tok'),
     moeIntermediateSize: optInt('moe_intermediate_size'),
-    sharedExpertIntermediateSize: optInt('shared_expert_intermediate_size'),
+    sharedExpertIntermediateSize,
     tieWordEmbeddings: tie === true,
     mtpNumHiddenLayers: int('mtp_num_hidden_layers', 0),
     dtype,

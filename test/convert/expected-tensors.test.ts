@@ -11,6 +11,7 @@ import { runConvert } from '../../src/convert/pipeline';
 import { validateArtifact } from '../../src/artifact/validate-artifact';
 import { InputError } from '../../src/errors';
 import { Checkpoint } from '../../src/safetensors/checkpoint';
+import { SafetensorsFile } from '../../src/safetensors/reader';
 import { convertOptions } from '../support/convert-options';
 import { expectedMlxTensors } from '../support/expected-mlx';
 import { addTensor, copyCheckpoint, dropTensors, editJsonFile, editTensors } from '../support/checkpoint-surgery';
@@ -213,5 +214,48 @@ describe('cases 4 and 5: validate checks the same on the artifact', () => {
       const r = await validateArtifact(dir, { normCheck: false });
       expect(r.problems.some((p) => p.includes(`tensor '${t}': shape [${stored.join(', ')}]`) && /implies \[64, \d+\]/.test(p))).toBe(true);
     }
+  });
+});
+
+describe('a MoE config without shared_expert_intermediate_size: one default (the family profile, as mlx-lm) for trunk and head', () => {
+  const sharedNames = (dir: string) =>
+    Object.keys(JSON.parse(fs.readFileSync(path.join(dir, 'model.safetensors.index.json'), 'utf8')).weight_map).filter((k) => k.includes('shared_expert'));
+
+  test('qwen3_5_moe: mlx-lm reads it as 0, so a checkpoint without shared experts converts, head included, and validates', async () => {
+    const src = fresh('qwen36-moe');
+    editJsonFile(src, 'config.json', (c) => delete c.text_config.shared_expert_intermediate_size);
+    const shared = sharedNames(src);
+    expect(shared.filter((k) => k.startsWith('mtp.'))).toHaveLength(4);
+    await dropTensors(src, ...shared);
+    const o = out();
+    await runConvert(convertOptions(src, o));
+    const r = await validateArtifact(o, { normCheck: false });
+    expect(r.problems).toEqual([]);
+    expect(r.mtp.layout).toBe('sidecar');
+    const sidecar = await SafetensorsFile.open(path.join(o, 'mtp.safetensors'));
+    const names = [...sidecar.tensors.keys()];
+    await sidecar.close();
+    expect(names.filter((k) => k.includes('shared_expert'))).toEqual([]);
+    expect(names.some((k) => k.includes('switch_mlp'))).toBe(true);
+  });
+
+  test('qwen3_5_moe: the same config with the shared-expert tensors still present is refused naming one (trunk and head agree)', async () => {
+    const src = fresh('qwen36-moe');
+    editJsonFile(src, 'config.json', (c) => delete c.text_config.shared_expert_intermediate_size);
+    const err = await convertError(src);
+    expect(err.message).toContain('unexpected tensor');
+    expect(err.place.tensor).toMatch(/shared_expert/);
+  });
+
+  test('qwen3_next: mlx-lm has no default, so the field is required (convert and validate name it)', async () => {
+    const src = fresh('qwen3-next');
+    editJsonFile(src, 'config.json', (c) => delete c.shared_expert_intermediate_size);
+    const err = await convertError(src);
+    expect(err.place.field).toBe('shared_expert_intermediate_size');
+    const art = out();
+    await runConvert(convertOptions(fresh('qwen3-next'), art));
+    editJsonFile(art, 'config.json', (c) => delete c.shared_expert_intermediate_size);
+    const r = await validateArtifact(art, { normCheck: false });
+    expect(r.problems.some((p) => p.includes('shared_expert_intermediate_size') && p.includes('no default'))).toBe(true);
   });
 });

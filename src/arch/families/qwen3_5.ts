@@ -29,6 +29,8 @@ export const QWEN3_5: ArchProfile = {
   moe: false,
   routerModules: QWEN_ROUTERS,
   requiresExperts: false,
+  // TextModelArgs.shared_expert_intermediate_size = 0 (qwen3_5.py).
+  sharedExpertSizeDefault: 0,
   sparseLayer: () => true,
   gdnProjections: splitGdnProjections,
 };

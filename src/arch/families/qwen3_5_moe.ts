@@ -12,6 +12,8 @@ export const QWEN3_5_MOE: ArchProfile = {
   moe: true,
   routerModules: QWEN_ROUTERS,
   requiresExperts: true,
+  // qwen3_5_moe.py reads the text config through qwen3_5.py's TextModelArgs: default 0.
+  sharedExpertSizeDefault: 0,
   // Every layer is sparse (qwen3_5.py builds SparseMoeBlock whenever num_experts > 0).
   sparseLayer: () => true,
   gdnProjections: splitGdnProjections,

@@ -12,6 +12,8 @@ export const QWEN3_NEXT: ArchProfile = {
   moe: true,
   routerModules: QWEN_ROUTERS,
   requiresExperts: false,
+  // qwen3_next.py's ModelArgs declares shared_expert_intermediate_size without a default.
+  sharedExpertSizeDefault: undefined,
   // qwen3_next.py: a layer is sparse unless listed in mlp_only_layers, every decoder_sparse_step-th layer.
   sparseLayer: (layer, text) => {
     const mlpOnly = Array.isArray(text.mlp_only_layers) ? (text.mlp_only_layers as unknown[]) : [];
