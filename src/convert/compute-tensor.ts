@@ -12,6 +12,7 @@ import { addOne, moveAxis, sliceByteRanges } from './tensor-ops';
 import { outputSpecs } from '../plan/output-specs';
 import { quantizeTensor, type ComputeOptions } from './quantize-step';
 import { assertFiniteSources } from './finite-sources';
+import { firstNonFinite } from '../numeric/non-finite';
 
 export type { ComputeOptions };
 
@@ -77,7 +78,7 @@ export async function computeTensor(src: TensorSource, t: PlannedTensor, opts: C
           place: { tensor: t.name },
         });
         if (x.to === 'F16') {
-          const n = countNewInfinities(data, dtype, converted);
+          const n = await countInfinities(converted, opts.threads);
           if (n) warnings.push(`${t.name}: ${n} value(s) out of f16 range became inf`);
         }
         data = converted;
@@ -100,14 +101,14 @@ export async function computeTensor(src: TensorSource, t: PlannedTensor, opts: C
   return { outputs: [{ spec: specs[0], data }], warnings };
 }
 
-/** f16 results that are ±inf where the source value was finite. */
-function countNewInfinities(src: Buffer, from: DType, f16: Buffer): number {
-  const w = DTYPE_BYTES[from];
-  const finite = (i: number): boolean =>
-    from === 'F32' ? Number.isFinite(src.readFloatLE(i)) : (src.readUInt16LE(i) & 0x7f80) !== 0x7f80; // BF16
+/**
+ * ±Inf in an f16 cast result. Every source was checked finite before the transforms (assertFiniteSources;
+ * add-one, stack and moveaxis keep finite values finite), so each one is a value the cast overflowed.
+ */
+async function countInfinities(f16: Buffer, threads?: number): Promise<number> {
+  const first = await firstNonFinite(f16, 'F16', threads);
+  if (first < 0) return 0;
   let n = 0;
-  for (let i = 0, j = 0; j < f16.length; i += w, j += 2) {
-    if ((f16.readUInt16LE(j) & 0x7fff) === 0x7c00 && finite(i)) n++;
-  }
+  for (let j = 2 * first; j < f16.length; j += 2) if ((f16.readUInt16LE(j) & 0x7fff) === 0x7c00) n++;
   return n;
 }

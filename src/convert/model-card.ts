@@ -54,8 +54,6 @@ export interface CardInput {
   tool: { name: string; version: string };
   /** `pending_smoke_test` until a smoke test has run. */
   verification: { status: string; detail?: string };
-  mtpDepthMax?: number;
-  recommendedProfile?: string;
 }
 
 // Component rows in a fixed order.
@@ -241,7 +239,8 @@ export function renderModelCard(c: CardInput): string {
       out.push('- Layout: inline, `language_model.mtp.*` keys (`mtp.*` for Qwen3-Next) inside the trunk shards, listed in the index.');
     }
     out.push('- Norms are stored as MLX gammas (the +1 of the zero-centred HF norms is folded in).');
-    if (c.mtpDepthMax !== undefined) out.push(`- \`mtplx_runtime.json\` suggests draft depth ≤ ${c.mtpDepthMax}${c.recommendedProfile ? ` with profile \`${c.recommendedProfile}\`` : ''} (not measured).`);
+    // No draft depth / profile here: the contract's mtp_depth_max is MTPLX's default picked by hidden size
+    // (artifact/contract.ts defaultMtpDepthMax), not a measurement; MTPLX reads it from the contract.
     out.push('');
   }
 

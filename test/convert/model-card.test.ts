@@ -40,8 +40,6 @@ function input(over: Partial<CardInput> = {}): CardInput {
     files: [{ file: 'model.safetensors', size: 2048, sha256: 'a'.repeat(64) }, { file: 'mtp.safetensors', size: 100 }],
     tool: { name: 'mtpkit', version: '0.1.0' },
     verification: { status: 'pending_smoke_test' },
-    mtpDepthMax: 3,
-    recommendedProfile: 'sustained',
     ...over,
   };
 }

@@ -122,4 +122,34 @@ describe('casts to f16 report values out of range', () => {
     expect(r.warnings).toEqual(['x.weight: 2 value(s) out of f16 range became inf']);
     expect(u16s(r.outputs[0].data)).toEqual([0x3c00, 0x7c00, 0xfc00, 0x4000]);
   });
+
+  test('a large bf16 tensor (threaded scan): the count equals an independent count of overflowing source values', async () => {
+    const { computeTensor } = await import('../../src/convert/compute-tensor');
+    const n = 300_000;
+    const data = Buffer.alloc(2 * n);
+    let seed = 5;
+    let over = 0;
+    for (let i = 0; i < n; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      // Mostly small values; about 1 in 1000 above f16's range (bf16 exponent 0x90 = 2^17), the last one too.
+      const big = seed % 1000 === 0 || i === n - 1;
+      const bits = big ? 0x4800 | (seed & 0x807f) : 0x3c00 | (seed & 0x807f);
+      if (big) over++;
+      data.writeUInt16LE(bits, 2 * i);
+    }
+    expect(over).toBeGreaterThan(100);
+    const src = { readTensor: async () => data, readRange: async () => data };
+    const t: any = {
+      name: 'y.weight',
+      sources: [{ tensor: 'y.weight', dtype: 'BF16', shape: [n] }],
+      transforms: [{ kind: 'cast', to: 'F16' }],
+      dtype: 'F16',
+      shape: [n],
+      group: 'trunk',
+      facts: { module: 'y', param: 'weight', role: 'other', mtp: false },
+      notes: [],
+    };
+    const r = await computeTensor(src, t, { rounding: 'metal' });
+    expect(r.warnings).toEqual([`y.weight: ${over} value(s) out of f16 range became inf`]);
+  });
 });
