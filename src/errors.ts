@@ -8,6 +8,11 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** Bad usage or bad input: the user has to change something. */
 export const EXIT_BAD_INPUT = 2;
+/**
+ * The output is busy: another mtpkit process holds its lock. Nothing is wrong and nothing was written;
+ * the same command may succeed later (sysexits.h EX_TEMPFAIL), so a CI script can tell it from a failure.
+ */
+export const EXIT_BUSY = 75;
 
 export interface ErrorPlace {
   /** File the problem is in (absolute or as given by the user). */

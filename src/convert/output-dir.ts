@@ -4,7 +4,7 @@
  */
 import { constants as FS, promises as fsp } from 'fs';
 import * as path from 'path';
-import { InputError, MtpkitError } from '../errors';
+import { EXIT_BUSY, InputError, MtpkitError } from '../errors';
 import { currentOwner, readLockOwner, tryLock, type HeldLock } from '../native/file-lock';
 
 const CAUSES: Record<string, string> = {
@@ -85,9 +85,13 @@ export async function lockOutput(out: string, note?: (message: string) => void):
   }
   const o = await readLockOwner(file);
   const who = o ? `pid ${o.pid} on host ${o.host}, started ${o.started}${o.command ? `: ${o.command}` : ''}` : `see ${file}`;
+  // Refused at once, not waited for: when the holder finishes, the output exists, which this run would
+  // refuse without --force and redo with it, so a wait rarely helps. A script that wants one retries on
+  // EXIT_BUSY (e.g. a restarted CI job whose killed predecessor is still stopping, then --resume).
   throw new MtpkitError(
     `another mtpkit process is writing this output (${who}); wait for it to finish or stop it ` +
-      '(its lock is released as soon as that process ends, even if it is killed)',
+      `(its lock is released as soon as that process ends, even if it is killed). Exit ${EXIT_BUSY}: nothing was written, retry later`,
     { file: out },
+    EXIT_BUSY,
   );
 }
