@@ -11,6 +11,7 @@ import { buildConversionPlan } from './conversion-plan';
 import { layoutArtifact } from './artifact-layout';
 import type { FileDigest } from './execute-plan';
 import { checkOutputPath, publishDir } from './atomic-dir';
+import { abortableHub } from './interrupted';
 import { withResumableOutput } from './resumable-output';
 import { RESUME_FILE } from './resume';
 import { openSource } from '../source/open-source';
@@ -82,7 +83,7 @@ async function finishedPart(out: string, part: PartSpec, fingerprint: string): P
 export async function runConvertPart(opts: PartConvertOptions): Promise<PartSummary> {
   const started = Date.now();
   const part = checkPartSpec(opts.part);
-  const src = await openSource(opts.source, partHubOptions(opts.hub));
+  const src = await openSource(opts.source, partHubOptions(abortableHub(opts.hub, opts.signal)));
   try {
     const config = await src.readJson<Record<string, unknown>>('config.json');
     const plan = buildConversionPlan(src.label, config, src.tensors, opts);

@@ -13,6 +13,7 @@ import { tensorBytes } from '../safetensors/types';
 import { buildConversionPlan } from './conversion-plan';
 import type { PolicyChoice } from './apply-policy';
 import { checkOutputPath } from './atomic-dir';
+import { abortableHub } from './interrupted';
 import { openSource } from '../source/open-source';
 import { writeArtifact, type ConvertOptions, type ConvertSummary } from './pipeline';
 import type { CheckpointSource } from '../source/checkpoint-source';
@@ -62,10 +63,11 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
 
 export async function runGraft(opts: GraftOptions): Promise<ConvertSummary> {
   const started = Date.now();
-  const trunk = await openSource(opts.trunk, opts.hub);
+  const hub = abortableHub(opts.hub, opts.signal);
+  const trunk = await openSource(opts.trunk, hub);
   let head: CheckpointSource | undefined;
   try {
-    head = await openSource(opts.mtpSource, opts.hub);
+    head = await openSource(opts.mtpSource, hub);
     await checkOutputPath(opts.out, opts.force, [trunk.localDir, head.localDir].filter((d): d is string => !!d));
     const trunkConfig = await trunk.readJson<Record<string, unknown>>('config.json');
     const headConfig = await head.readJson<Record<string, unknown>>('config.json');

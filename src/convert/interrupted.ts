@@ -1,5 +1,6 @@
 /** A conversion stopped by SIGINT / SIGTERM: what was kept for `--resume`, exit 128 + signal number. */
 import { MtpkitError } from '../errors';
+import type { HubConfigOptions } from '../hub/hub-config';
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
 
@@ -18,6 +19,24 @@ export class InterruptedError extends MtpkitError {
       {},
       128 + (SIGNAL_NUMBERS[signal] ?? 0),
     );
+  }
+}
+
+/**
+ * Hub options that abort with `signal` (downloads, listing, retry waits), so Ctrl-C is noticed during
+ * the transfer rather than at the first tensor after it.
+ */
+export function abortableHub(hub: HubConfigOptions | undefined, signal: AbortSignal | undefined): HubConfigOptions | undefined {
+  return signal ? { ...hub, signal } : hub;
+}
+
+/** Runs `run`; an abort of `signal` that surfaced as another error (a cancelled download) becomes an InterruptedError. */
+export async function asInterruption<T>(signal: AbortSignal | undefined, partialDir: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (signal?.aborted && !(e instanceof InterruptedError)) throw new InterruptedError(signalOf(signal.reason), partialDir, []);
+    throw e;
   }
 }
 

@@ -4,7 +4,8 @@
  */
 import { buildConversionPlan, type ConversionPlan, type PlanOptions } from './conversion-plan';
 import type { ExecuteProgress } from './execute-plan';
-import { checkOutputPath, publishDir } from './atomic-dir';
+import { checkOutputPath, partialDirFor, publishDir } from './atomic-dir';
+import { abortableHub, asInterruption } from './interrupted';
 import { openSource } from '../source/open-source';
 import { planReads } from './plan-reads';
 import { layoutArtifact, type ArtifactLayout } from './artifact-layout';
@@ -100,13 +101,15 @@ export async function writeArtifact(
 
 export async function runConvert(opts: ConvertOptions): Promise<ConvertSummary> {
   const started = Date.now();
-  const src = await openSource(opts.source, opts.hub);
-  try {
-    await checkOutputPath(opts.out, opts.force, src.localDir ? [src.localDir] : []);
-    const config = await src.readJson<Record<string, unknown>>('config.json');
-    const plan = buildConversionPlan(src.label, config, src.tensors, opts);
-    return await writeArtifact(src, plan, { ...opts, keepVision: opts.vision === 'keep' }, started);
-  } finally {
-    await src.close();
-  }
+  return asInterruption(opts.signal, partialDirFor(opts.out), async () => {
+    const src = await openSource(opts.source, abortableHub(opts.hub, opts.signal));
+    try {
+      await checkOutputPath(opts.out, opts.force, src.localDir ? [src.localDir] : []);
+      const config = await src.readJson<Record<string, unknown>>('config.json');
+      const plan = buildConversionPlan(src.label, config, src.tensors, opts);
+      return await writeArtifact(src, plan, { ...opts, keepVision: opts.vision === 'keep' }, started);
+    } finally {
+      await src.close();
+    }
+  });
 }

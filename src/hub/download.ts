@@ -64,7 +64,7 @@ export async function downloadWholeFile(config: HubConfig, job: WholeDownload, f
         });
         if (done < size) throw new TransientError(`${label(file)}: connection ended after ${done} of ${size} bytes`);
       },
-      { maxAttempts: config.maxAttempts, baseMs: config.retryBaseMs, progress: () => done },
+      { maxAttempts: config.maxAttempts, baseMs: config.retryBaseMs, progress: () => done, signal: config.signal },
     );
     await fh.sync();
   } finally {

@@ -42,6 +42,8 @@ export interface HubConfigOptions {
   gapBytes?: number;
   /** Conversion sources: draw transfer progress on stderr (the CLI sets it unless --json). */
   progress?: boolean;
+  /** Aborts every request and retry wait of this config at once (Ctrl-C during a download). */
+  signal?: AbortSignal;
 }
 
 export interface HubConfig {
@@ -55,6 +57,8 @@ export interface HubConfig {
   readonly tokenSource: TokenSource;
   readonly hasToken: boolean;
   readonly fetch?: typeof fetch;
+  /** Set: every request of this config is aborted with it, and no retry follows. */
+  readonly signal?: AbortSignal;
   /** `text` with every occurrence of the token replaced by `hf_***`. */
   redact(text: string): string;
 }
@@ -140,6 +144,7 @@ export function resolveHubConfig(opts: HubConfigOptions = {}): HubConfig {
     tokenSource: source,
     hasToken: token !== undefined,
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
     redact,
   };
   if (token !== undefined) tokens.set(config, token);
@@ -152,8 +157,15 @@ export function resolveHubConfig(opts: HubConfigOptions = {}): HubConfig {
  */
 export function libraryParams(config: HubConfig, fetchImpl?: typeof fetch): { hubUrl: string; accessToken?: string; fetch?: typeof fetch } {
   const token = tokens.get(config);
-  const f = fetchImpl ?? config.fetch;
+  const base = fetchImpl ?? config.fetch;
+  // @huggingface/hub takes no AbortSignal in its calls, but every request goes through this fetch.
+  const f = config.signal ? abortableFetch(base ?? fetch, config.signal) : base;
   return { hubUrl: config.endpoint, ...(token ? { accessToken: token } : {}), ...(f ? { fetch: f } : {}) };
+}
+
+/** `base` with `signal` added to every request: an abort cancels the request and its body stream. */
+function abortableFetch(base: typeof fetch, signal: AbortSignal): typeof fetch {
+  return (input, init) => base(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
 }
 
 /**

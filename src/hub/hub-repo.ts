@@ -97,7 +97,7 @@ export class HubRepo {
     }
     return guarded(config, `${what}: resolving the revision`, async () => {
       const params = libraryParams(config);
-      const retry = { maxAttempts: config.maxAttempts, baseMs: config.retryBaseMs };
+      const retry = { maxAttempts: config.maxAttempts, baseMs: config.retryBaseMs, signal: config.signal };
       let commit = isCommitSha(revision) ? revision : undefined;
       // A sha with a listing we saved earlier needs no network at all.
       const saved = commit && cache.hasSavedTree(commit) ? cache.loadTree(commit) : undefined;
@@ -245,7 +245,7 @@ export class HubRepo {
             });
             if (done < end - start) throw new TransientError(`connection ended after ${done} of ${end - start} bytes`);
           },
-          { maxAttempts: this.config.maxAttempts, baseMs: this.config.retryBaseMs, progress: () => done },
+          { maxAttempts: this.config.maxAttempts, baseMs: this.config.retryBaseMs, progress: () => done, signal: this.config.signal },
         ),
       );
       await this.ranges.write(id, start, buf);
@@ -304,7 +304,7 @@ export class HubRepo {
           });
           if (done < r.end - r.start) throw new TransientError(`connection ended after ${done} of ${r.end - r.start} bytes`);
         },
-        { maxAttempts: this.config.maxAttempts, baseMs: this.config.retryBaseMs, progress: () => done },
+        { maxAttempts: this.config.maxAttempts, baseMs: this.config.retryBaseMs, progress: () => done, signal: this.config.signal },
       );
       await fh.close();
       await this.ranges.adopt(id, r, tmp);

@@ -80,10 +80,21 @@ export interface RetryOptions {
    * so a long download over a flaky link is not abandoned while it still advances.
    */
   progress?: () => number;
+  /** Once aborted, the last error is thrown instead of waiting and retrying (an abort is not a network fault). */
+  signal?: AbortSignal;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Runs `fn(attempt)` until it succeeds, fails permanently, or `maxAttempts` is used up. */
@@ -95,10 +106,11 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
       return await fn(attempt);
     } catch (err) {
       failures = before !== undefined && opts.progress!() > before ? 1 : failures + 1;
-      if (failures >= opts.maxAttempts || !isRetryable(err)) throw err;
+      if (failures >= opts.maxAttempts || !isRetryable(err) || opts.signal?.aborted) throw err;
       const delay = Math.min(opts.baseMs * 2 ** (failures - 1), opts.maxDelayMs ?? 30_000);
       opts.onRetry?.(attempt, delay, err);
-      await sleep(delay);
+      await sleep(delay, opts.signal);
+      if (opts.signal?.aborted) throw err;
     }
   }
 }
