@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every bench's run(), one table of figures. Default sizes are issue 5's (throughput on
- * 2 GB, memory on 1 GB and 4 GB: about 4-7 min on 2 cores, ~9 GB of temp disk); --quick halves them.
- * node dist/bench/run-all.js [--quick] [--only quant,float-convert,throughput,memory] [--json] [--details]
+ * 2 GB, memory on 1 GB and 4 GB: about 4-7 min on 2 cores, ~9 GB of temp disk) plus partitioned conversion
+ * (1 GB, N = 2 and 4: about 2 min more); --quick halves them (parts: 0.5 GB, N = 2, about 1 min).
+ * node dist/bench/run-all.js [--quick] [--only quant,float-convert,throughput,memory,parts] [--json] [--details]
  *   [--target-bytes 2e9] [--sizes 1e9,4e9] [--cache warm|cold|both] [--repeat N] [--quant-mb 64] [--convert-mib 32]
  * Progress goes to stderr; the table (or JSON) to stdout.
  */
@@ -9,9 +10,10 @@ import { runConvertBench, type ConvertBenchRow } from './convert-bench';
 import { formatMemory, parseSizes, run as runMemory, type MemoryResult } from './convert-memory';
 import { formatThroughput, parseCacheModes, run as runThroughput, type ThroughputResult } from './convert-throughput';
 import { run as runQuant, type QuantBenchResult } from './quant-bench';
+import { renderParts, run as runParts, type PartsResult } from './convert-parts';
 import { bytesOption, hasFlag, optionValue } from './support/cli-args';
 
-export const BENCHES = ['quant', 'float-convert', 'throughput', 'memory'] as const;
+export const BENCHES = ['quant', 'float-convert', 'throughput', 'memory', 'parts'] as const;
 export type BenchName = (typeof BENCHES)[number];
 
 export interface RunAllOptions {
@@ -32,6 +34,7 @@ export interface RunAllResult {
   floatConvert?: ConvertBenchRow[];
   throughput?: ThroughputResult;
   memory?: MemoryResult;
+  parts?: PartsResult;
   /** Benches that threw, with the message. */
   errors: Partial<Record<BenchName, string>>;
   seconds: Partial<Record<BenchName, number>>;
@@ -72,6 +75,10 @@ export async function run(opts: RunAllOptions = {}): Promise<RunAllResult> {
   await step('memory', async () => {
     result.memory = await runMemory({ sizes: opts.sizes ?? (opts.quick ? [500e6, 2e9] : [1e9, 4e9]) });
   });
+  // Smaller than its own default (2 GB, N = 2, 4, 8: ~6 min): N = 2, 4 on 1 GB is about 2 min on 2 cores.
+  await step('parts', async () => {
+    result.parts = await runParts({ targetBytes: opts.quick ? 500e6 : 1e9, parts: opts.quick ? [2] : [2, 4] });
+  });
   return result;
 }
 
@@ -109,6 +116,13 @@ export function figures(r: RunAllResult): Figure[] {
   }
   if (m?.growthRatioBiggestToSmallest !== undefined) {
     out.push({ bench: 'memory', case: 'biggest / smallest model', figure: 'peak growth ratio (~1)', value: f2(m.growthRatioBiggestToSmallest) });
+  }
+  const p = r.parts;
+  for (const row of p?.rows ?? []) {
+    const c = `${(p!.inputBytes / 1e9).toFixed(2)} GB ${p!.policy} N=${row.parts}`;
+    out.push({ bench: 'parts', case: c, figure: 'sum of part downloads / single', value: `${(row.fetchRatio * 100).toFixed(2)} %` });
+    out.push({ bench: 'parts', case: c, figure: 'max part peak disk / single peak', value: f2(row.maxPeakDiskBytes / p!.single.peakDiskBytes) });
+    out.push({ bench: 'parts', case: c, figure: 'parts within disk bound; identical', value: `${row.perPart.every((x) => x.withinBound) ? 'yes' : 'NO'}; ${row.identical ? 'yes' : 'NO'}` });
   }
   for (const [bench, msg] of Object.entries(r.errors)) out.push({ bench: bench as BenchName, case: '-', figure: 'error', value: msg! });
   return out;
@@ -154,6 +168,7 @@ if (require.main === module) {
       if (hasFlag(args, 'details')) {
         if (r.throughput) console.log('\n' + formatThroughput(r.throughput));
         if (r.memory) console.log('\n' + formatMemory(r.memory));
+        if (r.parts) console.log('\n' + renderParts(r.parts).join('\n'));
       }
       const took = Object.entries(r.seconds).map(([k, s]) => `${k} ${s!.toFixed(0)} s`).join(', ');
       console.log(`\n(${took}; details: --details or each bench's own CLI, see bench/README.md)`);
