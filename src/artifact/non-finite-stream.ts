@@ -2,6 +2,8 @@
  * NaN / Inf in an artifact's float tensors, found while a shard streams past once (validate reads every
  * byte for its sha256 anyway, so the scan adds no I/O and holds no more than the chunk in hand).
  * Quantized modules are covered through their float scales and biases; the packed codes are integers.
+ * The one-byte E8M0 scales of mxfp4 / mxfp8 (group size 32) are covered too: 0xFF is their only
+ * non-finite value (NaN in the OCP MX spec; src/quant/kernels/fp-codecs.ts decodes it as MLX does, Inf).
  */
 import { FLOAT_DTYPE_BYTES, isConvertibleFloatDType, type FloatDType } from '../numeric/float-bits';
 import { firstNonFinite, firstNonFiniteReference, nonFiniteKind } from '../numeric/non-finite';
@@ -9,16 +11,16 @@ import type { TensorInfo } from '../safetensors/types';
 
 export interface NonFiniteFinding {
   tensor: string;
-  dtype: FloatDType;
+  dtype: FloatDType | 'E8M0';
   shape: number[];
   /** Flat index of the tensor's first non-finite element. */
   index: number;
-  kind: 'NaN' | '+Inf' | '-Inf';
+  kind: 'NaN' | '+Inf' | '-Inf' | 'E8M0 0xFF';
 }
 
 interface FloatTensor {
   name: string;
-  dtype: FloatDType;
+  dtype: FloatDType | 'E8M0';
   shape: number[];
   /** Absolute file positions of the data. */
   start: number;
@@ -33,12 +35,12 @@ export class NonFiniteStreamScan {
   private carry = Buffer.alloc(0);
   private readonly found = new Map<string, NonFiniteFinding>();
 
-  constructor(tensors: Iterable<TensorInfo>, private readonly threads?: number) {
+  /** `e8m0`: the U8 tensors that hold E8M0 scales (the caller knows them from the quantization config). */
+  constructor(tensors: Iterable<TensorInfo>, private readonly threads?: number, e8m0: ReadonlySet<string> = new Set()) {
     this.tensors = [];
     for (const t of tensors) {
-      if (isConvertibleFloatDType(t.dtype) && t.byteLength > 0) {
-        this.tensors.push({ name: t.name, dtype: t.dtype, shape: t.shape, start: t.offset, end: t.offset + t.byteLength });
-      }
+      const dtype = isConvertibleFloatDType(t.dtype) ? t.dtype : t.dtype === 'U8' && e8m0.has(t.name) ? 'E8M0' : undefined;
+      if (dtype && t.byteLength > 0) this.tensors.push({ name: t.name, dtype, shape: t.shape, start: t.offset, end: t.offset + t.byteLength });
     }
     this.tensors.sort((a, b) => a.start - b.start);
   }
@@ -65,7 +67,13 @@ export class NonFiniteStreamScan {
       }
       if (t.end <= end) this.next = k + 1;
       if (this.found.has(t.name)) continue;
-      const w = FLOAT_DTYPE_BYTES[t.dtype];
+      if (t.dtype === 'E8M0') {
+        const i = chunk.subarray(Math.max(t.start, pos) - pos, Math.min(t.end, end) - pos).indexOf(0xff);
+        if (i >= 0) this.found.set(t.name, { tensor: t.name, dtype: 'E8M0', shape: t.shape, index: Math.max(t.start, pos) - t.start + i, kind: 'E8M0 0xFF' });
+        continue;
+      }
+      const dtype = t.dtype;
+      const w = FLOAT_DTYPE_BYTES[dtype];
       // This chunk's part of the tensor, in bytes from the tensor's start; elements begin at multiples of w.
       const rs = Math.max(t.start, pos) - t.start;
       const re = Math.min(t.end, end) - t.start;
@@ -75,15 +83,15 @@ export class NonFiniteStreamScan {
         // Completes (or extends) the element the previous chunk cut.
         this.carry = Buffer.concat([this.carry, chunk.subarray(at(rs), at(Math.min(b0, re)))]);
         if (this.carry.length === w) {
-          this.check(t, this.carry, b0 / w - 1);
+          this.check(t, dtype, this.carry, b0 / w - 1);
           this.carry = Buffer.alloc(0);
         }
       }
       const b1 = Math.floor(re / w) * w;
       if (b1 > b0) {
         const body = chunk.subarray(at(b0), at(b1));
-        jobs.push(firstNonFinite(body, t.dtype, this.threads).then((i) => {
-          if (i >= 0) this.record(t, body, i, b0 / w + i);
+        jobs.push(firstNonFinite(body, dtype, this.threads).then((i) => {
+          if (i >= 0) this.record(t, dtype, body, i, b0 / w + i);
         }));
       }
       if (re > b1 && b1 >= b0) this.carry = Buffer.from(chunk.subarray(at(b1), at(re)));
@@ -91,12 +99,12 @@ export class NonFiniteStreamScan {
     return Promise.all(jobs).then(() => undefined);
   }
 
-  private check(t: FloatTensor, element: Buffer, index: number): void {
-    if (firstNonFiniteReference(element, t.dtype) === 0) this.record(t, element, 0, index);
+  private check(t: FloatTensor, dtype: FloatDType, element: Buffer, index: number): void {
+    if (firstNonFiniteReference(element, dtype) === 0) this.record(t, dtype, element, 0, index);
   }
 
-  private record(t: FloatTensor, data: Buffer, local: number, index: number): void {
+  private record(t: FloatTensor, dtype: FloatDType, data: Buffer, local: number, index: number): void {
     // Chunks are awaited in order and each chunk holds one scan per tensor, so the first record is the smallest index.
-    if (!this.found.has(t.name)) this.found.set(t.name, { tensor: t.name, dtype: t.dtype, shape: t.shape, index, kind: nonFiniteKind(data, local, t.dtype) });
+    if (!this.found.has(t.name)) this.found.set(t.name, { tensor: t.name, dtype, shape: t.shape, index, kind: nonFiniteKind(data, local, dtype) });
   }
 }

@@ -98,9 +98,12 @@ async function readJsonFile(dir: string, rel: string, problems: string[]): Promi
 const NON_FINITE_LINES = 5;
 
 function nonFiniteProblems(rel: string, found: NonFiniteFinding[]): string[] {
-  const lines = found.slice(0, NON_FINITE_LINES).map(
-    (f) => `${rel}: tensor '${f.tensor}' holds ${f.kind} at element ${f.index} (index [${coordinatesOf(f.index, f.shape).join(', ')}] of ${f.dtype}[${f.shape.join(', ')}]); weights must be finite`,
-  );
+  const lines = found.slice(0, NON_FINITE_LINES).map((f) => {
+    const at = `element ${f.index} (index [${coordinatesOf(f.index, f.shape).join(', ')}] of ${f.dtype === 'E8M0' ? 'U8' : f.dtype}[${f.shape.join(', ')}])`;
+    return f.dtype === 'E8M0'
+      ? `${rel}: tensor '${f.tensor}' holds scale byte 0xFF at ${at}, which E8M0 reserves for NaN: the group dequantizes to non-finite values`
+      : `${rel}: tensor '${f.tensor}' holds ${f.kind} at ${at}; weights must be finite`;
+  });
   const rest = found.slice(NON_FINITE_LINES).map((f) => f.tensor);
   if (rest.length) lines.push(`${rel}: ${rest.length} more tensor(s) hold NaN / Inf: ${listSome(rest)}`);
   return lines;
@@ -115,7 +118,7 @@ async function scanFile(
   rel: string,
   sf: SafetensorsFile,
   keep: (t: TensorInfo) => boolean,
-  finiteCheck: boolean,
+  finite: { check: boolean; e8m0: ReadonlySet<string> },
   problems: string[],
 ): Promise<{ file: ValidatedFile; kept: Map<string, Buffer> } | undefined> {
   const hash = createHash('sha256');
@@ -123,12 +126,12 @@ async function scanFile(
   const kept = new Map<string, Buffer>();
   // One scan thread: it runs beside the sha256 on this thread, which is several times slower, so more
   // threads only compete with the hash for cores (measured: 2 threads on 2 cores made validate slower).
-  const finite = new NonFiniteStreamScan(finiteCheck ? ordered : [], 1);
+  const scan = new NonFiniteStreamScan(finite.check ? ordered : [], 1, finite.e8m0);
   let pos = 0;
   try {
     for await (const raw of createReadStream(absPath, { highWaterMark: READ_CHUNK })) {
       const chunk = raw as Buffer;
-      const scanned = finite.feed(chunk, pos); // native threads scan while this thread hashes
+      const scanned = scan.feed(chunk, pos); // native threads scan while this thread hashes
       hash.update(chunk);
       await scanned;
       pos += chunk.length;
@@ -137,7 +140,7 @@ async function scanFile(
     problems.push(`${rel}: read failed after ${pos} bytes (${errorText(e)})`);
     return undefined;
   }
-  problems.push(...nonFiniteProblems(rel, finite.findings()));
+  problems.push(...nonFiniteProblems(rel, scan.findings()));
   if (pos !== sf.fileSize) {
     const broken = ordered.find((t) => t.offset + t.byteLength > pos);
     const at = broken ? `: tensor '${broken.name}' is incomplete` : '';
@@ -305,11 +308,16 @@ export async function validateArtifact(dir: string, opts: ValidateOptions = {}):
       }
     }
 
+    // The quantization specs say which U8 scales are E8M0 (mx modes, group size 32), for the finite scan.
+    const q = config ? checkQuantization({ config, trunk, sidecar, unavailable }) : undefined;
+    const e8m0 = new Set([...(q?.specs ?? [])].filter(([, s]) => s.mode.startsWith('mx') && s.groupSize === 32).map(([m]) => `${m}.scales`));
+    const finite = { check: opts.finiteCheck !== false, e8m0 };
+
     // Every byte of every file; keep the zero-centred norms for the encoding heuristic.
     const means = new Map<string, number>();
     const fileOf = new Map<string, string>();
     for (const { rel, sf } of opened) {
-      const scanned = await scanFile(path.join(dir, rel), rel, sf, (t) => isZeroCentredNorm(t.name, t.shape), opts.finiteCheck !== false, problems);
+      const scanned = await scanFile(path.join(dir, rel), rel, sf, (t) => isZeroCentredNorm(t.name, t.shape), finite, problems);
       if (!scanned) continue;
       files.push(scanned.file);
       for (const [name, buf] of scanned.kept) {
@@ -322,8 +330,7 @@ export async function validateArtifact(dir: string, opts: ValidateOptions = {}):
     }
 
     let mtpResult: ValidationReport['mtp'] = { layout: 'none', tensors: 0 };
-    if (config) {
-      const q = checkQuantization({ config, trunk, sidecar, unavailable });
+    if (config && q) {
       problems.push(...q.problems);
       info.push(...q.info);
       if (text) {

@@ -101,3 +101,20 @@ describe('streaming scan = plain loop per tensor', () => {
     expect(await stream(file, tensors, () => 333)).toEqual([]);
   });
 });
+
+test('E8M0 scale tensors (U8 named by the caller): the first 0xFF, as a plain indexOf finds it; other U8 tensors are not judged', async () => {
+  const { file, tensors } = shard([{ dtype: 'BF16', count: 50, plant: [] }, { dtype: 'U8', count: 3000, plant: [] }, { dtype: 'U8', count: 100, plant: [] }], 11);
+  const [, scales, other] = tensors;
+  // Random bytes: clear every 0xFF, then plant two at known places.
+  for (let i = scales.offset; i < scales.offset + 3000; i++) if (file[i] === 0xff) file[i] = 0;
+  file[scales.offset + 1234] = 0xff;
+  file[scales.offset + 2999] = 0xff;
+  file[other.offset + 5] = 0xff;
+  const want = file.subarray(scales.offset, scales.offset + 3000).indexOf(0xff);
+  expect(want).toBe(1234);
+  for (const size of [1, 3, 7, 1000, file.length]) {
+    const scan = new NonFiniteStreamScan(tensors, 1, new Set([scales.name]));
+    for (let pos = 0; pos < file.length; pos += size) await scan.feed(file.subarray(pos, Math.min(file.length, pos + size)), pos);
+    expect(scan.findings()).toEqual([{ tensor: scales.name, dtype: 'E8M0', shape: [3000], index: 1234, kind: 'E8M0 0xFF' }]);
+  }
+});

@@ -293,3 +293,33 @@ describe('issue 10: something other than a file in place of a shard is named as 
     expect((await validateArtifact(linked.dir)).problems).toEqual([]);
   });
 });
+
+describe('mx-mode scales: E8M0 0xFF is a non-finite scale', () => {
+  test('a converted mxfp4 artifact is clean; a scale byte set to 0xFF (trunk and head) names file, tensor, element', async () => {
+    const dir = path.join(root, `mx-${n++}`);
+    const conv = await runCli(['convert', path.join(__dirname, '..', '..', 'fixtures', 'qwen35-dense'), dir, '--policy', 'uniform', '--mode', 'mxfp4']);
+    expect(conv.code).toBe(0);
+    expect((await validateArtifact(dir, { normCheck: false })).problems).toEqual([]);
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    expect(cfg.quantization).toMatchObject({ mode: 'mxfp4', group_size: 32 });
+    const { editTensors } = await import('../support/checkpoint-surgery');
+    const trunkScales = 'language_model.model.layers.0.mlp.up_proj.scales';
+    const headScales = 'mtp.layers.0.mlp.down_proj.scales';
+    const shapes: Record<string, number[]> = {};
+    await editTensors(dir, (e) => {
+      if (e.spec.name !== trunkScales && e.spec.name !== headScales) return e;
+      expect(e.spec.dtype).toBe('U8');
+      expect(e.data.indexOf(0xff)).toBe(-1);
+      shapes[e.spec.name] = e.spec.shape;
+      const data = Buffer.from(e.data);
+      data[e.spec.shape[1] + 1] = 0xff; // [1, 1]
+      return { ...e, data };
+    });
+    const r = await validateArtifact(dir, { normCheck: false });
+    const index = JSON.parse(fs.readFileSync(path.join(dir, 'model.safetensors.index.json'), 'utf8'));
+    for (const [t, file] of [[trunkScales, index.weight_map[trunkScales]], [headScales, 'mtp.safetensors']]) {
+      const s = shapes[t];
+      expect(r.problems).toContain(`${file}: tensor '${t}' holds scale byte 0xFF at element ${s[1] + 1} (index [1, 1] of U8[${s.join(', ')}]), which E8M0 reserves for NaN: the group dequantizes to non-finite values`);
+    }
+  });
+});
