@@ -158,7 +158,8 @@ export function resolveHubConfig(opts: HubConfigOptions = {}): HubConfig {
 export function libraryParams(config: HubConfig, fetchImpl?: typeof fetch): { hubUrl: string; accessToken?: string; fetch?: typeof fetch } {
   const token = tokens.get(config);
   const base = fetchImpl ?? config.fetch;
-  // @huggingface/hub takes no AbortSignal in its calls, but every request goes through this fetch.
+  // @huggingface/hub takes an abortSignal only for uploads (commit.ts), none for downloads or listings, but every
+  // request goes through this fetch.
   const f = config.signal ? abortableFetch(base ?? fetch, config.signal) : base;
   return { hubUrl: config.endpoint, ...(token ? { accessToken: token } : {}), ...(f ? { fetch: f } : {}) };
 }
