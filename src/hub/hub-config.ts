@@ -158,8 +158,8 @@ export function resolveHubConfig(opts: HubConfigOptions = {}): HubConfig {
 export function libraryParams(config: HubConfig, fetchImpl?: typeof fetch): { hubUrl: string; accessToken?: string; fetch?: typeof fetch } {
   const token = tokens.get(config);
   const base = fetchImpl ?? config.fetch;
-  // @huggingface/hub takes an abortSignal only for uploads (commit.ts), none for downloads or listings, but every
-  // request goes through this fetch.
+  // @huggingface/hub takes an abortSignal only for uploads (huggingface/huggingface.js packages/hub/src/lib/
+  // commit.ts), none for downloads or listings; every request goes through this fetch, though.
   const f = config.signal ? abortableFetch(base ?? fetch, config.signal) : base;
   return { hubUrl: config.endpoint, ...(token ? { accessToken: token } : {}), ...(f ? { fetch: f } : {}) };
 }
