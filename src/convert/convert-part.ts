@@ -10,8 +10,8 @@ import * as path from 'path';
 import { buildConversionPlan } from './conversion-plan';
 import { layoutArtifact } from './artifact-layout';
 import type { FileDigest } from './execute-plan';
-import { checkOutputPath, publishDir } from './atomic-dir';
-import { abortableHub } from './interrupted';
+import { checkOutputPath, partialDirFor, publishDir } from './atomic-dir';
+import { abortableHub, asInterruption } from './interrupted';
 import { withResumableOutput } from './resumable-output';
 import { RESUME_FILE } from './resume';
 import { openSource } from '../source/open-source';
@@ -80,7 +80,11 @@ async function finishedPart(out: string, part: PartSpec, fingerprint: string): P
   return m.shards.map((s) => s.file);
 }
 
-export async function runConvertPart(opts: PartConvertOptions): Promise<PartSummary> {
+export function runConvertPart(opts: PartConvertOptions): Promise<PartSummary> {
+  return asInterruption(opts.signal, partialDirFor(opts.out), () => convertOnePart(opts));
+}
+
+async function convertOnePart(opts: PartConvertOptions): Promise<PartSummary> {
   const started = Date.now();
   const part = checkPartSpec(opts.part);
   const src = await openSource(opts.source, partHubOptions(abortableHub(opts.hub, opts.signal)));

@@ -12,8 +12,8 @@ import { isMtpTensor } from '../plan/tensor-names';
 import { tensorBytes } from '../safetensors/types';
 import { buildConversionPlan } from './conversion-plan';
 import type { PolicyChoice } from './apply-policy';
-import { checkOutputPath } from './atomic-dir';
-import { abortableHub } from './interrupted';
+import { checkOutputPath, partialDirFor } from './atomic-dir';
+import { abortableHub, asInterruption } from './interrupted';
 import { openSource } from '../source/open-source';
 import { writeArtifact, type ConvertOptions, type ConvertSummary } from './pipeline';
 import type { CheckpointSource } from '../source/checkpoint-source';
@@ -61,7 +61,11 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
   }
 }
 
-export async function runGraft(opts: GraftOptions): Promise<ConvertSummary> {
+export function runGraft(opts: GraftOptions): Promise<ConvertSummary> {
+  return asInterruption(opts.signal, partialDirFor(opts.out), () => graftSources(opts));
+}
+
+async function graftSources(opts: GraftOptions): Promise<ConvertSummary> {
   const started = Date.now();
   const hub = abortableHub(opts.hub, opts.signal);
   const trunk = await openSource(opts.trunk, hub);

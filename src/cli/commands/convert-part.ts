@@ -5,6 +5,7 @@ import type { ConvertOptions } from '../../convert/pipeline';
 import { formatBytes, printJson, printLines } from '../output';
 import { partFromArgs } from '../part-spec';
 import { InputError } from '../../errors';
+import { withInterruptTrap } from '../interrupt';
 
 export interface PartArgs {
   part?: string;
@@ -27,8 +28,11 @@ export async function maybeConvertPart(a: PartArgs & { json: boolean; smoke?: bo
     return false;
   }
   if (a.smoke) throw new InputError('--smoke needs the whole artifact: run `mtpkit smoke` after `mtpkit assemble`', { field: '--smoke' });
-  const s = await runConvertPart({ ...opts, part, ...(a.push ? { push: { repo: a.push } } : {}) });
-  progressDone();
+  // Ctrl-C as in a whole convert: stop after the current tensor (at once during a download), keep the
+  // finished shards for --resume, exit 130.
+  const s = await withInterruptTrap((signal) =>
+    runConvertPart({ ...opts, part, signal, onNote: (m) => process.stderr.write(`mtpkit: ${m}\n`), ...(a.push ? { push: { repo: a.push } } : {}) }),
+  ).finally(progressDone);
   if (a.json) printJson({ ok: true, ...s });
   else printLines(renderPart(s));
   return true;
