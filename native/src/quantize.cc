@@ -7,6 +7,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -131,9 +132,17 @@ bool typed_bytes(Args& a, const Napi::Value& v, const char* what, Bytes& out, Na
   return true;
 }
 
+// Output buffers come from malloc, not node's zero-filled allocation: the kernels write every byte
+// (outputs of a failed call are dropped), and a fresh zeroed mapping per tensor costs a page fault and
+// a kernel memset per 4 KiB, about as long as quantizing. malloc reuses freed blocks of the sizes a
+// model's tensors repeat.
 Napi::Buffer<uint8_t> new_buffer(Napi::Env env, size_t n, Napi::ObjectReference& keep, uint8_t*& data) {
-  Napi::Buffer<uint8_t> b = Napi::Buffer<uint8_t>::New(env, n);
-  data = b.Data();
+  data = static_cast<uint8_t*>(std::malloc(n == 0 ? 1 : n));
+  if (data == nullptr) {
+    Napi::Error::New(env, "quantize: out of memory for a " + std::to_string(n) + "-byte output").ThrowAsJavaScriptException();
+    return Napi::Buffer<uint8_t>::New(env, 0);
+  }
+  Napi::Buffer<uint8_t> b = Napi::Buffer<uint8_t>::New(env, data, n, [](Napi::Env, uint8_t* p) { std::free(p); });
   keep = Napi::Persistent(b.As<Napi::Object>());
   return b;
 }

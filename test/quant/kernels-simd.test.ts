@@ -5,7 +5,8 @@
  * bit patterns, for every bits x group size x rounding x dtype the policy DSL can ask for. Group
  * counts are not multiples of the AVX2 kernel's batch of 8, so short batches are covered too.
  */
-import { quantizeReference, type QuantizeOptions } from '../../src/quant/kernels';
+import { InputError } from '../../src/errors';
+import { quantizeReference, quantizeSync, quantKernels, type QuantKernel, type QuantizeOptions } from '../../src/quant/kernels';
 import { encodeFloats } from '../../src/quant/kernels/float-io';
 import { quantAddon } from '../../src/quant/kernels/native-quantize';
 import { GROUP_KINDS, makeGroup, seededRng, type Rng } from '../../src/quant/kernels/synthetic';
@@ -62,12 +63,13 @@ function randomTensor(dtype: FloatDType, groups: number, g: number, bits: number
   return Buffer.concat(parts);
 }
 
-const kernels = (): string[] => (quantAddon() as unknown as { quantKernels(): string[] }).quantKernels();
+const kernels = quantKernels;
 
-function runKernel(data: Buffer, opts: QuantizeOptions, kernel: string) {
+/** The addon's raw result (not the TS wrapper), so a non-finite index can be compared and the kernel that ran seen. */
+function runKernel(data: Buffer, opts: QuantizeOptions, kernel: QuantKernel) {
   const numel = opts.shape.reduce((a, b) => a * b, 1);
   const params = { dtype: opts.dtype, mode: 'affine', bits: opts.bits, groupSize: opts.groupSize, numel, threads: 1, rounding: opts.rounding!, kernel };
-  return quantAddon().quantQuantizeSync(data, params) as ReturnType<ReturnType<typeof quantAddon>['quantQuantizeSync']> & { kernel: string };
+  return quantAddon().quantQuantizeSync(data, params);
 }
 
 describe('affine kernel variants == TypeScript reference on randomized groups', () => {
@@ -148,8 +150,11 @@ describe('affine kernel variants == TypeScript reference on randomized groups', 
     }
   });
 
-  test('an unknown kernel name is refused', () => {
-    const opts: QuantizeOptions = { dtype: 'BF16', shape: [1, 64], mode: 'affine', bits: 4, groupSize: 64, rounding: 'metal' };
-    expect(() => runKernel(Buffer.alloc(128), opts, 'sse9')).toThrow(/params.kernel/);
+  test('an unknown kernel name is refused, by the TS wrapper and by the addon', () => {
+    const opts: QuantizeOptions = { dtype: 'BF16', shape: [1, 64], mode: 'affine', bits: 4, groupSize: 64, rounding: 'metal', name: 't' };
+    expect(() => quantizeSync(Buffer.alloc(128), { ...opts, kernel: 'sse9' as QuantKernel })).toThrow(InputError);
+    expect(() => quantizeSync(Buffer.alloc(128), { ...opts, kernel: 'sse9' as QuantKernel })).toThrow(/tensor 't': quantizer kernel 'sse9' is not available/);
+    expect(() => runKernel(Buffer.alloc(128), opts, 'sse9' as QuantKernel)).toThrow(/params.kernel/);
+    expect(quantizeSync(Buffer.alloc(128), { ...opts, kernel: 'scalar' }).weight.length).toBe(32);
   });
 });
