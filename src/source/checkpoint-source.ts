@@ -61,5 +61,11 @@ export interface CheckpointSource extends TensorSource {
   provenance(): SourceProvenance;
   /** Digests of the shard files (sha256 when known or computable). */
   inputDigests(): Promise<InputFileDigest[]>;
+  /**
+   * Optional: `reads` in the order the converter will issue them; files they walk in order may then be
+   * hashed from those reads (inputDigests() waits for endReadPass() for them).
+   */
+  hashWhileReading?(reads: SourceRead[]): Promise<void>;
+  endReadPass?(): void;
   close(): Promise<void>;
 }
