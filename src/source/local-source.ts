@@ -12,6 +12,9 @@ export class LocalSource implements CheckpointSource {
   private readonly readPass = new Map<string, ReadPassHash>();
   private readPassOver!: () => void;
   private readonly readPassEnded = new Promise<void>((resolve) => (this.readPassOver = resolve));
+  /** Buffers still being hashed (by their memory), and the last range queued for hashing. */
+  private readonly hashing = new WeakMap<ArrayBufferLike, Promise<void>>();
+  private lastHashed: Promise<void> = Promise.resolve();
 
   private constructor(private readonly ckpt: Checkpoint, readonly label: string) {}
 
@@ -70,7 +73,23 @@ export class LocalSource implements CheckpointSource {
     const read = this.ckpt.readRangeInto(name, start, dest);
     const info = this.ckpt.tensors.get(name);
     const pass = info && this.readPass.get(info.shard);
-    return pass ? pass.track(info.offset + start, dest, read) : read;
+    if (!pass) return read;
+    // The range is hashed after the read, beside the next read: the caller gets it once it is read and
+    // the previous range is hashed (so at most one range waits for hashing), and must not reuse the
+    // buffer before whenUnused() says so.
+    const hashed = pass.track(info.offset + start, dest, read).catch(() => undefined); // errors: via read, or digest()
+    const ab = dest.buffer;
+    const prior = this.hashing.get(ab);
+    this.hashing.set(ab, prior ? Promise.all([prior, hashed]).then(() => undefined) : hashed);
+    const previous = this.lastHashed;
+    this.lastHashed = hashed;
+    return Promise.all([read, previous]).then(() => undefined);
+  }
+
+  whenUnused(dest: Uint8Array): Promise<void> | undefined {
+    const p = this.hashing.get(dest.buffer);
+    this.hashing.delete(dest.buffer);
+    return p;
   }
 
   /**
