@@ -194,7 +194,10 @@ size_t quantize_range(const uint8_t* src, int gs, size_t g0, size_t g1, AffineOu
   }
 }
 
-inline bool supported() { return __builtin_cpu_supports("avx2"); }
+inline bool supported() {
+  __builtin_cpu_init();  // harmless when already done; needed if called before libgcc's constructor
+  return __builtin_cpu_supports("avx2");
+}
 
 }  // namespace avx2
 }  // namespace quant
