@@ -87,7 +87,7 @@ describe('affine kernel variants == TypeScript reference on randomized groups', 
     let seed = 1000;
     for (const bits of BITS) {
       for (const groupSize of GROUP_SIZES) {
-        const groups = 8 * 6 + 5; // five full AVX2 batches + a short one
+        const groups = 8 * 12 + 5; // twelve full AVX2 batches + a short one
         const data = randomTensor(dtype, groups, groupSize, bits, seed++);
         for (const rounding of ['metal', 'cpu'] as const) {
           const opts: QuantizeOptions = { dtype, shape: [groups, groupSize], mode: 'affine', bits, groupSize, rounding, threads: 1 };
