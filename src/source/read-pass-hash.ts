@@ -36,6 +36,7 @@ export class ReadPassHash {
   private cursor = 0;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  private digestP?: Promise<{ size: number; sha256: string }>;
   /** Bytes hashed from the converter's read buffers, and read from the file for hashing only. */
   fromReads = 0;
   fromFile = 0;
@@ -57,6 +58,7 @@ export class ReadPassHash {
    * the caller may reuse `dest` afterwards); rejects with the read's error. Calls are served in call order.
    */
   track(pos: number, dest: Uint8Array, read: Promise<void>): Promise<void> {
+    if (this.closed) return read; // digest taken (a later pass over the same source): nothing left to hash
     read.catch(() => undefined); // it may fail before the chain reaches it: still reported through `step`
     const step = this.chain.then(async () => {
       await read;
@@ -86,8 +88,13 @@ export class ReadPassHash {
     return p;
   }
 
-  /** The file's size and sha256 once every tracked read is done; closes the file. */
-  async digest(): Promise<{ size: number; sha256: string }> {
+  /** The file's size and sha256 once every tracked read is done; closes the file. Same promise on every call. */
+  digest(): Promise<{ size: number; sha256: string }> {
+    this.digestP ??= this.computeDigest();
+    return this.digestP;
+  }
+
+  private async computeDigest(): Promise<{ size: number; sha256: string }> {
     try {
       await this.chain;
       // close() may have been called meanwhile (the conversion failed): never read a closed (reused) fd.

@@ -104,6 +104,16 @@ describe('ReadPassHash: the digest is the file sha256 whatever the reads', () =>
     expect(bytesHashedFromReads([{ start: 10, end: 15 }, { start: 0, end: 5 }])).toBe(5); // [0, 10) from the file
   });
 
+  test('digest() twice gives the same answer; reads tracked after it are passed through', async () => {
+    const h = await ReadPassHash.open(file, 'x.bin');
+    const first = await h.digest();
+    expect(first.sha256).toBe(expected());
+    const dest = Buffer.alloc(10);
+    await h.track(0, dest, Promise.resolve());
+    await expect(h.track(0, dest, Promise.reject(new Error('late read failed')))).rejects.toThrow('late read failed');
+    expect(await h.digest()).toEqual(first);
+  });
+
   test('close() before digest(): digest fails instead of reading a closed descriptor', async () => {
     const h = await ReadPassHash.open(file, 'x.bin');
     await h.close();
