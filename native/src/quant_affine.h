@@ -46,16 +46,18 @@ MTPKIT_QUANT_INLINE AffineParams affine_params(const float* x, int g, int bits) 
   float w_min, w_max;
 #if MTPKIT_QUANT_SIMD
   if constexpr (Vec) {
-  f4 mn0 = load4(x), mx0 = mn0, mn1 = load4(x + 4), mx1 = mn1;
-  for (int i = 8; i < g; i += 8) {
-    f4 a = load4(x + i), b = load4(x + i + 4);
-    mn0 = vmin(a, mn0);
-    mx0 = vmax(a, mx0);
-    mn1 = vmin(b, mn1);
-    mx1 = vmax(b, mx1);
-  }
-  w_min = hmin(vmin(mn0, mn1));
-  w_max = hmax(vmax(mx0, mx1));
+    // Another reduction order than the plain loop: equal values may come from either side, which only
+    // matters for +0 / -0, and the sign of a zero extreme changes neither mask, scale, edge nor q0 != 0.
+    f4 mn0 = load4(x), mx0 = mn0, mn1 = load4(x + 4), mx1 = mn1;
+    for (int i = 8; i < g; i += 8) {
+      f4 a = load4(x + i), b = load4(x + i + 4);
+      mn0 = vmin(a, mn0);
+      mx0 = vmax(a, mx0);
+      mn1 = vmin(b, mn1);
+      mx1 = vmax(b, mx1);
+    }
+    w_min = hmin(vmin(mn0, mn1));
+    w_max = hmax(vmax(mx0, mx1));
   } else
 #endif
   {
@@ -107,15 +109,15 @@ MTPKIT_QUANT_INLINE void affine_codes(const float* x, int g, int bits, AffinePar
   const float hi = float((1 << bits) - 1);
 #if MTPKIT_QUANT_SIMD
   if constexpr (Vec) {
-  const f4 vb = splat(p.bias), vs = splat(p.scale), vhi = splat(hi);
-  for (int i = 0; i < g; i += 16) {
-    i4 c0 = affine_code4<Metal>(load4(x + i), vb, vs, vhi);
-    i4 c1 = affine_code4<Metal>(load4(x + i + 4), vb, vs, vhi);
-    i4 c2 = affine_code4<Metal>(load4(x + i + 8), vb, vs, vhi);
-    i4 c3 = affine_code4<Metal>(load4(x + i + 12), vb, vs, vhi);
-    narrow16(c0, c1, c2, c3, codes + i);
-  }
-  return;
+    const f4 vb = splat(p.bias), vs = splat(p.scale), vhi = splat(hi);
+    for (int i = 0; i < g; i += 16) {
+      i4 c0 = affine_code4<Metal>(load4(x + i), vb, vs, vhi);
+      i4 c1 = affine_code4<Metal>(load4(x + i + 4), vb, vs, vhi);
+      i4 c2 = affine_code4<Metal>(load4(x + i + 8), vb, vs, vhi);
+      i4 c3 = affine_code4<Metal>(load4(x + i + 12), vb, vs, vhi);
+      narrow16(c0, c1, c2, c3, codes + i);
+    }
+    return;
   }
 #endif
   for (int i = 0; i < g; ++i) {
