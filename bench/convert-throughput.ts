@@ -287,7 +287,7 @@ export function formatThroughput(r: ThroughputResult): string {
   }
   lines.push(
     'busy time per step (s; the steps overlap: tensor i+1 is read while i is computed and i-1 written, inputs hashed beside; write includes hashing it):',
-    '  hashInput (pool) | execute: read, quantize, write, shardFsync | finishArtifact | other',
+    '  hashInput (pool; inputs hashed from the reads count under read) | execute: read, quantize, write, shardFsync | finishArtifact | other',
   );
   for (const x of r.rows) {
     const busy = (label: string, p: ConvertPhases | undefined) =>

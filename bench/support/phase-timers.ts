@@ -60,7 +60,10 @@ export function instrumentPipeline(): PhaseTimers {
   const t = new PhaseTimers();
   const { LocalSource } = require('../../src/source/local-source');
   const { SafetensorsWriter } = require('../../src/safetensors/writer');
-  t.wrap(LocalSource?.prototype, 'inputDigests', 'hashInput');
+  // Separate input hashing (files the executor's reads do not walk in order) and the unread rest of
+  // the others after the executor; hashing from the reads themselves counts under `read`.
+  t.wrap(require('../../src/native/sha256-stream'), 'sha256FileNative', 'hashInput');
+  t.wrap(require('../../src/source/read-pass-hash').ReadPassHash?.prototype, 'digest', 'hashInput');
   t.wrap(LocalSource?.prototype, 'readTensor', 'read');
   t.wrap(LocalSource?.prototype, 'readRange', 'read');
   t.wrap(LocalSource?.prototype, 'readRangeInto', 'read');

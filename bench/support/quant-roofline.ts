@@ -6,7 +6,7 @@
  * kernel comes to only streaming its input once (output bytes are 1/4 to 1/2 more traffic).
  */
 import { f32ToBf16 } from '../../src/numeric/float-bits';
-import { quantize } from '../../src/quant/kernels';
+import { quantize, quantKernels, type QuantKernel } from '../../src/quant/kernels';
 import { gaussian, seededRng } from '../../src/quant/kernels/synthetic';
 import { readBandwidthRuns } from '../../src/runtime/engine/kernels';
 
@@ -22,8 +22,12 @@ export interface QuantRoofline {
   /** GB/s of one thread's streaming read (wall clock), and per CPU-second (robust to a busy machine). */
   readGBps: MinMedian;
   readCpuGBps: MinMedian;
-  /** Input GB/s of the affine g64 quantizer on one thread (metal rounding, as convert uses by default). */
-  quant: { bits: number; gbps: MinMedian; ofRead: MinMedian; cpuGBps: MinMedian; ofReadCpu: MinMedian }[];
+  /**
+   * Input GB/s of the affine g64 quantizer on one thread (metal rounding, as convert uses by default), for
+   * each vectorised kernel variant this machine has (the first is what convert runs; the plain scalar
+   * loops are left out, they only serve as the tests' reference).
+   */
+  quant: { bits: number; kernel: QuantKernel; gbps: MinMedian; ofRead: MinMedian; cpuGBps: MinMedian; ofReadCpu: MinMedian }[];
 }
 
 const stat = (xs: number[]): MinMedian => {
@@ -43,13 +47,15 @@ export async function quantRoofline(opts: { rounds?: number; readMiB?: number; q
   const readBytes = (opts.readMiB ?? 512) * 2 ** 20;
   const cols = 4096;
   const data = bf16Data(Math.floor(((opts.quantMiB ?? 64) * 2 ** 20) / (2 * cols)) * 2 * cols);
-  const bitsList = [4, 8];
-  const q = (bits: number) =>
-    quantize(data, { dtype: 'BF16', shape: [data.length / 2 / cols, cols], mode: 'affine', bits, groupSize: 64, rounding: 'metal', threads: 1 });
-  for (const bits of bitsList) await q(bits); // warm-up
+  const variants = quantKernels()
+    .filter((k) => k !== 'scalar')
+    .flatMap((kernel) => [4, 8].map((bits) => ({ bits, kernel })));
+  const q = (bits: number, kernel: QuantKernel) =>
+    quantize(data, { dtype: 'BF16', shape: [data.length / 2 / cols, cols], mode: 'affine', bits, groupSize: 64, rounding: 'metal', threads: 1, kernel });
+  for (const v of variants) await q(v.bits, v.kernel); // warm-up
   const read: number[] = [];
   const readCpu: number[] = [];
-  const figs = bitsList.map((bits) => ({ bits, gbps: [] as number[], ofRead: [] as number[], cpuGBps: [] as number[], ofReadCpu: [] as number[] }));
+  const figs = variants.map(({ bits, kernel }) => ({ bits, kernel, gbps: [] as number[], ofRead: [] as number[], cpuGBps: [] as number[], ofReadCpu: [] as number[] }));
   for (let r = 0; r < rounds; r++) {
     const rb = readBandwidthRuns(readBytes, 1, 1);
     const gbRead = rb.bytes / rb.wall[0] / 1e9;
@@ -59,7 +65,7 @@ export async function quantRoofline(opts: { rounds?: number; readMiB?: number; q
     for (const f of figs) {
       const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
-      await q(f.bits);
+      await q(f.bits, f.kernel);
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
       const c = process.cpuUsage(c0);
       const gb = data.length / wall / 1e9;
@@ -76,7 +82,7 @@ export async function quantRoofline(opts: { rounds?: number; readMiB?: number; q
     quantBytes: data.length,
     readGBps: stat(read),
     readCpuGBps: stat(readCpu),
-    quant: figs.map((f) => ({ bits: f.bits, gbps: stat(f.gbps), ofRead: stat(f.ofRead), cpuGBps: stat(f.cpuGBps), ofReadCpu: stat(f.ofReadCpu) })),
+    quant: figs.map((f) => ({ bits: f.bits, kernel: f.kernel, gbps: stat(f.gbps), ofRead: stat(f.ofRead), cpuGBps: stat(f.cpuGBps), ofReadCpu: stat(f.ofReadCpu) })),
   };
 }
 
@@ -87,7 +93,7 @@ export function formatQuantRoofline(r: QuantRoofline): string[] {
     `  read ${(r.readBytes / 2 ** 20).toFixed(0)} MiB: ${f(r.readGBps)} GB/s | ${f(r.readCpuGBps)} GB/s`,
     ...r.quant.map(
       (q) =>
-        `  affine ${q.bits}-bit g64 bf16 (${(r.quantBytes / 2 ** 20).toFixed(0)} MiB): ${f(q.gbps)} GB/s per core = ${f(q.ofRead)} of read` +
+        `  affine ${q.bits}-bit g64 bf16, ${q.kernel.padEnd(6)} (${(r.quantBytes / 2 ** 20).toFixed(0)} MiB): ${f(q.gbps)} GB/s per core = ${f(q.ofRead)} of read` +
         ` | ${f(q.cpuGBps)} GB/s = ${f(q.ofReadCpu)} of read`,
     ),
   ];

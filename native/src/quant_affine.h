@@ -40,27 +40,33 @@ struct AffineParams {
 
 // Scale and bias of one group. Metal: w_max starts at 0 and q0 rounds ties away from zero;
 // CPU: true maximum and ties to even.
-template <bool Metal>
+// Vec = false forces the plain loops (the kernel the others are tested against).
+template <bool Metal, bool Vec = true>
 MTPKIT_QUANT_INLINE AffineParams affine_params(const float* x, int g, int bits) {
   float w_min, w_max;
 #if MTPKIT_QUANT_SIMD
-  f4 mn0 = load4(x), mx0 = mn0, mn1 = load4(x + 4), mx1 = mn1;
-  for (int i = 8; i < g; i += 8) {
-    f4 a = load4(x + i), b = load4(x + i + 4);
-    mn0 = vmin(a, mn0);
-    mx0 = vmax(a, mx0);
-    mn1 = vmin(b, mn1);
-    mx1 = vmax(b, mx1);
-  }
-  w_min = hmin(vmin(mn0, mn1));
-  w_max = hmax(vmax(mx0, mx1));
-#else
-  w_min = w_max = x[0];
-  for (int i = 1; i < g; ++i) {
-    w_min = x[i] < w_min ? x[i] : w_min;
-    w_max = x[i] > w_max ? x[i] : w_max;
-  }
+  if constexpr (Vec) {
+    // Another reduction order than the plain loop: equal values may come from either side, which only
+    // matters for +0 / -0, and the sign of a zero extreme changes neither mask, scale, edge nor q0 != 0.
+    f4 mn0 = load4(x), mx0 = mn0, mn1 = load4(x + 4), mx1 = mn1;
+    for (int i = 8; i < g; i += 8) {
+      f4 a = load4(x + i), b = load4(x + i + 4);
+      mn0 = vmin(a, mn0);
+      mx0 = vmax(a, mx0);
+      mn1 = vmin(b, mn1);
+      mx1 = vmax(b, mx1);
+    }
+    w_min = hmin(vmin(mn0, mn1));
+    w_max = hmax(vmax(mx0, mx1));
+  } else
 #endif
+  {
+    w_min = w_max = x[0];
+    for (int i = 1; i < g; ++i) {
+      w_min = x[i] < w_min ? x[i] : w_min;
+      w_max = x[i] > w_max ? x[i] : w_max;
+    }
+  }
   if (Metal) w_max = w_max > 0.0f ? w_max : 0.0f;  // the Metal kernel starts its max at 0
   const float n_bins = float((1 << bits) - 1);
   const float eps = 1e-7f;
@@ -98,19 +104,22 @@ MTPKIT_QUANT_INLINE i4 affine_code4(f4 x, f4 vb, f4 vs, f4 vhi) {
 }
 #endif
 
-template <bool Metal>
+template <bool Metal, bool Vec = true>
 MTPKIT_QUANT_INLINE void affine_codes(const float* x, int g, int bits, AffineParams p, uint8_t* codes) {
   const float hi = float((1 << bits) - 1);
 #if MTPKIT_QUANT_SIMD
-  const f4 vb = splat(p.bias), vs = splat(p.scale), vhi = splat(hi);
-  for (int i = 0; i < g; i += 16) {
-    i4 c0 = affine_code4<Metal>(load4(x + i), vb, vs, vhi);
-    i4 c1 = affine_code4<Metal>(load4(x + i + 4), vb, vs, vhi);
-    i4 c2 = affine_code4<Metal>(load4(x + i + 8), vb, vs, vhi);
-    i4 c3 = affine_code4<Metal>(load4(x + i + 12), vb, vs, vhi);
-    narrow16(c0, c1, c2, c3, codes + i);
+  if constexpr (Vec) {
+    const f4 vb = splat(p.bias), vs = splat(p.scale), vhi = splat(hi);
+    for (int i = 0; i < g; i += 16) {
+      i4 c0 = affine_code4<Metal>(load4(x + i), vb, vs, vhi);
+      i4 c1 = affine_code4<Metal>(load4(x + i + 4), vb, vs, vhi);
+      i4 c2 = affine_code4<Metal>(load4(x + i + 8), vb, vs, vhi);
+      i4 c3 = affine_code4<Metal>(load4(x + i + 12), vb, vs, vhi);
+      narrow16(c0, c1, c2, c3, codes + i);
+    }
+    return;
   }
-#else
+#endif
   for (int i = 0; i < g; ++i) {
     float v = (x[i] - p.bias) / p.scale;
     v = v > 0.0f ? v : 0.0f;
@@ -123,7 +132,6 @@ MTPKIT_QUANT_INLINE void affine_codes(const float* x, int g, int bits, AffinePar
     }
     codes[i] = uint8_t(c);
   }
-#endif
 }
 
 struct AffineOut {
@@ -134,7 +142,7 @@ struct AffineOut {
 
 // Quantizes groups [g0, g1). Returns kNoBad, or the flat index of the first NaN / Inf (the range
 // stops there).
-template <DType T, int B, bool Metal, int gs>
+template <DType T, int B, bool Metal, int gs, bool Vec>
 size_t affine_quantize_groups(const uint8_t* src, size_t g0, size_t g1, AffineOut out) {
   // Groups go in batches of kBatch: the scalar scale / bias math of one group is a chain of
   // dependent divisions, and computing several before the code loops lets them overlap.
@@ -151,9 +159,9 @@ size_t affine_quantize_groups(const uint8_t* src, size_t g0, size_t g1, AffineOu
       const uint8_t* p = src + (g + k) * in_bytes;
       if (!load_group<T>(p, gs, x[k])) return (g + k) * gs + size_t(first_non_finite<T>(p, gs));
     }
-    for (int k = 0; k < nb; ++k) ap[k] = affine_params<Metal>(x[k], gs, B);
+    for (int k = 0; k < nb; ++k) ap[k] = affine_params<Metal, Vec>(x[k], gs, B);
     for (int k = 0; k < nb; ++k) {
-      affine_codes<Metal>(x[k], gs, B, ap[k], codes);
+      affine_codes<Metal, Vec>(x[k], gs, B, ap[k], codes);
       pack_codes<B>(codes, gs, out.weight + (g + k) * w_bytes);
       store_value<T>(out.scales + (g + k) * s_bytes, ap[k].scale);
       store_value<T>(out.biases + (g + k) * s_bytes, ap[k].bias);
@@ -163,12 +171,12 @@ size_t affine_quantize_groups(const uint8_t* src, size_t g0, size_t g1, AffineOu
 }
 
 // The group size is a template parameter of the kernel above so its loops have fixed trip counts.
-template <DType T, int B, bool Metal>
+template <DType T, int B, bool Metal, bool Vec = true>
 size_t affine_quantize_range(const uint8_t* src, int gs, size_t g0, size_t g1, AffineOut out) {
   switch (gs) {
-    case 32: return affine_quantize_groups<T, B, Metal, 32>(src, g0, g1, out);
-    case 64: return affine_quantize_groups<T, B, Metal, 64>(src, g0, g1, out);
-    default: return affine_quantize_groups<T, B, Metal, 128>(src, g0, g1, out);
+    case 32: return affine_quantize_groups<T, B, Metal, 32, Vec>(src, g0, g1, out);
+    case 64: return affine_quantize_groups<T, B, Metal, 64, Vec>(src, g0, g1, out);
+    default: return affine_quantize_groups<T, B, Metal, 128, Vec>(src, g0, g1, out);
   }
 }
 

@@ -7,12 +7,14 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
 
 #include "parallel.h"
 #include "quant_affine.h"
+#include "quant_affine_avx2.h"
 #include "quant_fp.h"
 
 namespace mtpkit {
@@ -23,6 +25,34 @@ using quant::DType;
 using quant::kNoBad;
 
 enum class Mode { Affine, Mxfp4, Mxfp8, Nvfp4 };
+
+// Affine kernel variants, all byte-identical: AVX2 (x86-64, chosen at run time), the 4-lane vector
+// extension code (any GCC / clang target), and the plain scalar loops. "auto" picks the fastest
+// available; the others exist so tests can compare them with each other and the TS reference.
+enum class Kernel { Auto, Avx2, Vector, Scalar };
+
+bool avx2_available() {
+#if defined(MTPKIT_QUANT_AVX2)
+  static const bool ok = quant::avx2::supported();
+  return ok;
+#else
+  return false;
+#endif
+}
+
+const char* kernel_name(Kernel k) {
+  switch (k) {
+    case Kernel::Avx2: return "avx2";
+    case Kernel::Vector: return "vector";
+    default: return "scalar";
+  }
+}
+
+Kernel resolve_kernel(Kernel k) {
+  if (k != Kernel::Auto) return k;
+  if (avx2_available()) return Kernel::Avx2;
+  return MTPKIT_QUANT_SIMD ? Kernel::Vector : Kernel::Scalar;
+}
 
 // Groups per thread block: small tensors stay on one thread.
 constexpr size_t kMinBlockGroups = 512;
@@ -102,9 +132,17 @@ bool typed_bytes(Args& a, const Napi::Value& v, const char* what, Bytes& out, Na
   return true;
 }
 
+// Output buffers come from malloc, not node's zero-filled allocation: the kernels write every byte
+// (outputs of a failed call are dropped), and a fresh zeroed mapping per tensor costs a page fault and
+// a kernel memset per 4 KiB, about as long as quantizing. malloc reuses freed blocks of the sizes a
+// model's tensors repeat.
 Napi::Buffer<uint8_t> new_buffer(Napi::Env env, size_t n, Napi::ObjectReference& keep, uint8_t*& data) {
-  Napi::Buffer<uint8_t> b = Napi::Buffer<uint8_t>::New(env, n);
-  data = b.Data();
+  data = static_cast<uint8_t*>(std::malloc(n == 0 ? 1 : n));
+  if (data == nullptr) {
+    Napi::Error::New(env, "quantize: out of memory for a " + std::to_string(n) + "-byte output").ThrowAsJavaScriptException();
+    return Napi::Buffer<uint8_t>::New(env, 0);
+  }
+  Napi::Buffer<uint8_t> b = Napi::Buffer<uint8_t>::New(env, data, n, [](Napi::Env, uint8_t* p) { std::free(p); });
   keep = Napi::Persistent(b.As<Napi::Object>());
   return b;
 }
@@ -120,21 +158,30 @@ void atomic_min(std::atomic<size_t>& a, size_t v) {
 using AffineFn = size_t (*)(const uint8_t*, int, size_t, size_t, AffineOut);
 using FpFn = size_t (*)(const uint8_t*, int, bool, float, size_t, size_t, uint8_t*, uint8_t*);
 
+template <DType T, int B, bool Metal>
+AffineFn affine_kernel(Kernel k) {
+#if defined(MTPKIT_QUANT_AVX2)
+  if (k == Kernel::Avx2) return &quant::avx2::quantize_range<T, B, Metal>;
+#endif
+  if (k == Kernel::Scalar) return &quant::affine_quantize_range<T, B, Metal, false>;
+  return &quant::affine_quantize_range<T, B, Metal, true>;
+}
+
 template <DType T, bool Metal>
-AffineFn affine_for_bits(int bits) {
+AffineFn affine_for_bits(int bits, Kernel k) {
   switch (bits) {
-    case 2: return &quant::affine_quantize_range<T, 2, Metal>;
-    case 3: return &quant::affine_quantize_range<T, 3, Metal>;
-    case 4: return &quant::affine_quantize_range<T, 4, Metal>;
-    case 5: return &quant::affine_quantize_range<T, 5, Metal>;
-    case 6: return &quant::affine_quantize_range<T, 6, Metal>;
-    default: return &quant::affine_quantize_range<T, 8, Metal>;
+    case 2: return affine_kernel<T, 2, Metal>(k);
+    case 3: return affine_kernel<T, 3, Metal>(k);
+    case 4: return affine_kernel<T, 4, Metal>(k);
+    case 5: return affine_kernel<T, 5, Metal>(k);
+    case 6: return affine_kernel<T, 6, Metal>(k);
+    default: return affine_kernel<T, 8, Metal>(k);
   }
 }
 
 template <DType T>
-AffineFn affine_for(int bits, bool metal) {
-  return metal ? affine_for_bits<T, true>(bits) : affine_for_bits<T, false>(bits);
+AffineFn affine_for(int bits, bool metal, Kernel k) {
+  return metal ? affine_for_bits<T, true>(bits, k) : affine_for_bits<T, false>(bits, k);
 }
 
 template <DType T>
@@ -148,6 +195,7 @@ struct QuantizeJob {
   Mode mode = Mode::Affine;
   int bits = 4, gs = 64;
   bool metal = true;
+  Kernel kernel = Kernel::Auto;  // resolved in init
   bool has_global = false;
   float scale_enc = 1.0f;
   unsigned threads = 1;
@@ -158,9 +206,9 @@ struct QuantizeJob {
   void run() {
     std::atomic<size_t> first_bad{kNoBad};
     if (mode == Mode::Affine) {
-      AffineFn fn = dtype == DType::F32   ? affine_for<DType::F32>(bits, metal)
-                    : dtype == DType::F16 ? affine_for<DType::F16>(bits, metal)
-                                          : affine_for<DType::BF16>(bits, metal);
+      AffineFn fn = dtype == DType::F32   ? affine_for<DType::F32>(bits, metal, kernel)
+                    : dtype == DType::F16 ? affine_for<DType::F16>(bits, metal, kernel)
+                                          : affine_for<DType::BF16>(bits, metal, kernel);
       AffineOut out{weight, scales, biases};
       parallel_for(groups, threads, kMinBlockGroups, [&](size_t b, size_t e) {
         size_t r = fn(src.data, gs, b, e, out);
@@ -207,6 +255,16 @@ struct QuantizeCall {
       if (r != "metal" && r != "cpu") a.fail("quantize: params.rounding must be metal or cpu");
       job.metal = r == "metal";
     }
+    Napi::Value kv = p.Get("kernel");
+    if (!kv.IsUndefined()) {
+      std::string k = kv.IsString() ? kv.As<Napi::String>().Utf8Value() : "";
+      if (k == "auto") job.kernel = Kernel::Auto;
+      else if (k == "avx2" && avx2_available()) job.kernel = Kernel::Avx2;
+      else if (k == "vector" && MTPKIT_QUANT_SIMD) job.kernel = Kernel::Vector;
+      else if (k == "scalar") job.kernel = Kernel::Scalar;
+      else a.fail("quantize: params.kernel must be auto or one of quantKernels()");
+    }
+    job.kernel = resolve_kernel(job.kernel);
     Napi::Value gsv = p.Get("globalScale");
     if (!gsv.IsUndefined() && !gsv.IsNull()) {
       if (job.mode != Mode::Nvfp4 || !gsv.IsNumber()) {
@@ -243,6 +301,7 @@ struct QuantizeCall {
     o.Set("scales", scales_ref.Value());
     if (!biases_ref.IsEmpty()) o.Set("biases", biases_ref.Value());
     o.Set("nonFiniteIndex", Napi::Number::New(env, job.bad == kNoBad ? -1.0 : double(job.bad)));
+    if (job.mode == Mode::Affine) o.Set("kernel", Napi::String::New(env, kernel_name(job.kernel)));
     return o;
   }
 };
@@ -440,6 +499,17 @@ Napi::Value DequantizeSync(const Napi::CallbackInfo& info) {
   return call.out_ref.Value();
 }
 
+// quantKernels() -> the affine kernel names this machine can run, fastest first ("auto" picks the first).
+Napi::Value QuantKernels(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array a = Napi::Array::New(env);
+  uint32_t n = 0;
+  if (avx2_available()) a.Set(n++, Napi::String::New(env, "avx2"));
+  if (MTPKIT_QUANT_SIMD) a.Set(n++, Napi::String::New(env, "vector"));
+  a.Set(n++, Napi::String::New(env, "scalar"));
+  return a;
+}
+
 // ---- encoders, for tests ----------------------------------------------------------------------
 
 // quantFpEncode(kind: 'e2m1' | 'e4m3' | 'e8m0', values: Float32Array) -> Buffer of code bytes.
@@ -468,6 +538,7 @@ void InitQuantize(Napi::Env env, Napi::Object exports) {
   exports.Set("quantQuantizeSync", Napi::Function::New(env, QuantizeSync, "quantQuantizeSync"));
   exports.Set("quantDequantize", Napi::Function::New(env, Dequantize, "quantDequantize"));
   exports.Set("quantDequantizeSync", Napi::Function::New(env, DequantizeSync, "quantDequantizeSync"));
+  exports.Set("quantKernels", Napi::Function::New(env, QuantKernels, "quantKernels"));
   exports.Set("quantFpEncode", Napi::Function::New(env, QuantFpEncode, "quantFpEncode"));
 }
 

@@ -69,10 +69,13 @@ export async function writeArtifact(
   return withResumableOutput(opts.out, opts, identify, async ({ partial, kept, write }) => {
     await src.prepare(planReads(plan.tensors));
     opts.signal?.throwIfAborted();
-    // Input checksums (provenance) are computed on the hash worker while the conversion runs.
+    // Input checksums (provenance): from the executor's own reads where they walk a file in order
+    // (the read order is layout order), else on libuv's pool while the conversion runs.
+    await src.hashWhileReading?.(planReads(layout.all.flatMap((l) => l.shards.flatMap((s) => s.units.map((u) => u.tensor)))));
     const inputDigestsP = src.inputDigests();
     inputDigestsP.catch(() => undefined);
     const result = await write(src, layout.all, { threads: opts.threads, rounding: opts.rounding, onProgress: opts.onProgress, signal: opts.signal });
+    src.endReadPass?.();
     opts.signal?.throwIfAborted();
     const digests = new Map([...kept, ...result.digests]);
     const graft = opts.graft ? await opts.graft.prepare(partial) : undefined;

@@ -29,9 +29,13 @@ export class SourceReader {
     return loaded;
   }
 
-  /** Returns the buffers of `loaded` to the pool; they must not be used afterwards. */
+  /** Returns the buffers of `loaded` to the pool (once the source no longer reads them); they must not be used afterwards. */
   release(loaded: LoadedSources): void {
-    for (const l of loaded) this.pool.release(l.data);
+    for (const l of loaded) {
+      const busy = this.src.whenUnused?.(l.data);
+      if (busy) void busy.then(() => this.pool.release(l.data));
+      else this.pool.release(l.data);
+    }
   }
 
   private async readOne(ref: SourceRef): Promise<LoadedSources[number]> {

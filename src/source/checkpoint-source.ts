@@ -14,6 +14,11 @@ export interface TensorSource {
    * reuse its buffers instead of allocating (and page-faulting) a fresh one per tensor. Optional.
    */
   readRangeInto?(name: string, byteStart: number, dest: Buffer): Promise<void>;
+  /**
+   * After readRangeInto resolved, the source may still read `dest` (hashing it): the returned promise
+   * (if any) says when the buffer is the caller's alone again. Once per buffer, when the caller is done with it.
+   */
+  whenUnused?(dest: Uint8Array): Promise<void> | undefined;
 }
 
 /** A byte range inside one source tensor's data. */
@@ -61,5 +66,11 @@ export interface CheckpointSource extends TensorSource {
   provenance(): SourceProvenance;
   /** Digests of the shard files (sha256 when known or computable). */
   inputDigests(): Promise<InputFileDigest[]>;
+  /**
+   * Optional: `reads` in the order the converter will issue them; files they walk in order may then be
+   * hashed from those reads (inputDigests() waits for endReadPass() for them).
+   */
+  hashWhileReading?(reads: SourceRead[]): Promise<void>;
+  endReadPass?(): void;
   close(): Promise<void>;
 }

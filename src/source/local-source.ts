@@ -3,10 +3,19 @@ import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { Checkpoint } from '../safetensors/checkpoint';
 import type { TensorInfo } from '../safetensors/types';
-import type { CheckpointSource, FetchEstimate, InputFileDigest, SourceProvenance } from './checkpoint-source';
+import type { CheckpointSource, FetchEstimate, InputFileDigest, SourceProvenance, SourceRead } from './checkpoint-source';
 import { sha256FileNative } from '../native/sha256-stream';
+import { bytesHashedFromReads, ReadPassHash, type FileRange } from './read-pass-hash';
 
 export class LocalSource implements CheckpointSource {
+  /** Shards hashed from the converter's reads (hashWhileReading), and the end of those reads. */
+  private readonly readPass = new Map<string, ReadPassHash>();
+  private readPassOver!: () => void;
+  private readonly readPassEnded = new Promise<void>((resolve) => (this.readPassOver = resolve));
+  /** Buffers still being hashed (by their memory), and the last range queued for hashing. */
+  private readonly hashing = new WeakMap<ArrayBufferLike, Promise<void>>();
+  private lastHashed: Promise<void> = Promise.resolve();
+
   private constructor(private readonly ckpt: Checkpoint, readonly label: string) {}
 
   /**
@@ -61,7 +70,57 @@ export class LocalSource implements CheckpointSource {
   }
 
   readRangeInto(name: string, start: number, dest: Buffer): Promise<void> {
-    return this.ckpt.readRangeInto(name, start, dest);
+    const read = this.ckpt.readRangeInto(name, start, dest);
+    const info = this.ckpt.tensors.get(name);
+    const pass = info && this.readPass.get(info.shard);
+    if (!pass) return read;
+    // The range is hashed after the read, beside the next read: the caller gets it once it is read and
+    // the previous range is hashed (so at most one range waits for hashing), and must not reuse the
+    // buffer before whenUnused() says so.
+    const hashed = pass.track(info.offset + start, dest, read).catch(() => undefined); // errors: via read, or digest()
+    const ab = dest.buffer;
+    const prior = this.hashing.get(ab);
+    this.hashing.set(ab, prior ? Promise.all([prior, hashed]).then(() => undefined) : hashed);
+    const previous = this.lastHashed;
+    this.lastHashed = hashed;
+    return Promise.all([read, previous]).then(() => undefined);
+  }
+
+  whenUnused(dest: Uint8Array): Promise<void> | undefined {
+    const p = this.hashing.get(dest.buffer);
+    this.hashing.delete(dest.buffer);
+    return p;
+  }
+
+  /**
+   * `reads` are the ranges the converter will read, in the order it issues them. Each shard they walk
+   * mostly in file order (and whose name is not already its checksum) is then hashed from those reads
+   * (read-pass-hash.ts) rather than read twice; call endReadPass() when the reading is over.
+   */
+  async hashWhileReading(reads: SourceRead[]): Promise<void> {
+    const byShard = new Map<string, FileRange[]>();
+    for (const r of reads) {
+      const t = this.ckpt.tensors.get(r.tensor);
+      if (!t) continue;
+      const list = byShard.get(t.shard) ?? [];
+      list.push({ start: t.offset + r.start, end: t.offset + r.end });
+      byShard.set(t.shard, list);
+    }
+    for (const [shard, ranges] of byShard) {
+      const file = path.join(this.ckpt.dir, shard);
+      if (this.readPass.has(shard) || (await hfCacheBlobDigest(file))) continue;
+      // Bytes the reads do not bring are read for hashing in the read stage, one after another: worth it
+      // only when the reads bring most of the file (the executor reads in output order, which mostly
+      // follows the input's, apart from small tensors such as norms).
+      const size = (await fsp.stat(file)).size;
+      if (bytesHashedFromReads(ranges) < READ_PASS_MIN_SHARE * size) continue;
+      this.readPass.set(shard, await ReadPassHash.open(file, shard));
+    }
+  }
+
+  /** The converter's reads are over: the shards hashed from them finish (their unread bytes from the file). */
+  endReadPass(): void {
+    this.readPassOver();
   }
 
   async listFiles(): Promise<string[]> {
@@ -100,23 +159,35 @@ export class LocalSource implements CheckpointSource {
   async inputDigests(): Promise<InputFileDigest[]> {
     const shards = this.ckpt.shards;
     const out: InputFileDigest[] = new Array(shards.length);
+    const fromReads = shards.map(async (shard, i) => {
+      const pass = this.readPass.get(shard);
+      if (!pass) return;
+      await this.readPassEnded;
+      out[i] = { path: shard, ...(await pass.digest()) };
+    });
     let next = 0;
     const lane = async () => {
       for (let i = next++; i < shards.length; i = next++) {
+        if (this.readPass.has(shards[i])) continue;
         const file = path.join(this.ckpt.dir, shards[i]);
         const fromCache = await hfCacheBlobDigest(file);
         const { size, sha256 } = fromCache ?? (await sha256FileNative(file));
         out[i] = { path: shards[i], size, sha256 };
       }
     };
-    await Promise.all(Array.from({ length: Math.min(INPUT_HASH_LANES, shards.length) }, lane));
+    await Promise.all([...fromReads, ...Array.from({ length: Math.min(INPUT_HASH_LANES, shards.length) }, lane)]);
     return out;
   }
 
-  close(): Promise<void> {
-    return this.ckpt.close();
+  async close(): Promise<void> {
+    this.readPassOver();
+    await Promise.all([...this.readPass.values()].map((p) => p.close()));
+    await this.ckpt.close();
   }
 }
+
+/** Share of a shard the executor's reads must bring for it to be hashed from them (see hashWhileReading). */
+const READ_PASS_MIN_SHARE = 0.75;
 
 /** Input files hashed at once: leaves two of libuv's four pool threads for reads, writes and output hashing. */
 const INPUT_HASH_LANES = 2;

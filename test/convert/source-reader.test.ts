@@ -140,3 +140,28 @@ describe('SourceReader', () => {
     expect(reader.pool.freeBytes).toBe(0);
   });
 });
+
+describe('SourceReader with a source that still reads the buffer after the read (hashing it)', () => {
+  test('a released buffer goes back to the pool only once whenUnused() settles', async () => {
+    let unused!: () => void;
+    const busy = new Promise<void>((resolve) => (unused = resolve));
+    const hashingSrc = {
+      readTensor: (n: string) => src.readTensor(n),
+      readRange: (n: string, a: number, b: number) => src.readRange(n, a, b),
+      readRangeInto: (n: string, a: number, dest: Buffer) => src.readRangeInto(n, a, dest),
+      whenUnused: () => busy,
+    };
+    const reader = new SourceReader(hashingSrc);
+    const first = await reader.load(planned([ref('big')]));
+    reader.release(first);
+    const second = await reader.load(planned([ref('big')]));
+    expect(second[0].data.buffer).not.toBe(first[0].data.buffer); // still being hashed: not lent again
+    reader.release(second);
+    unused();
+    await busy;
+    await new Promise((r) => setImmediate(r));
+    const third = await reader.load(planned([ref('big')]));
+    expect([first[0].data.buffer, second[0].data.buffer]).toContain(third[0].data.buffer);
+    expect(third[0].data.equals(await fresh(ref('big')))).toBe(true);
+  });
+});

@@ -2,9 +2,10 @@
  * The native (C++, multithreaded) quantizer: same signature and bytes as `quantizeReference`.
  * Arguments are checked here (validate.ts) so the addon only sees well-formed requests.
  */
+import { InputError } from '../../errors';
 import { nativeAddon, resolveThreads } from '../../native/addon';
 import { nonFiniteError, decodeFloats } from './float-io';
-import type { DequantizeOptions, FloatDType, QuantizeOptions, QuantizedTensor } from './types';
+import type { DequantizeOptions, FloatDType, QuantizeOptions, QuantizedTensor, QuantKernel } from './types';
 import { resolveDequantize, resolveQuantize, type DequantParams, type QuantParams } from './validate';
 
 interface NativeQuantParams {
@@ -16,6 +17,7 @@ interface NativeQuantParams {
   threads: number;
   rounding: string;
   globalScale?: number;
+  kernel?: QuantKernel;
 }
 
 interface NativeQuantResult {
@@ -24,6 +26,8 @@ interface NativeQuantResult {
   biases?: Buffer;
   /** Flat index of the first NaN / Inf, or -1. */
   nonFiniteIndex: number;
+  /** Affine: the kernel variant that ran. */
+  kernel?: Exclude<QuantKernel, 'auto'>;
 }
 
 interface NativeDequantParams {
@@ -43,6 +47,8 @@ export interface QuantAddon {
   quantQuantizeSync(input: Uint8Array, params: NativeQuantParams): NativeQuantResult;
   quantDequantize(weight: Uint8Array, scales: Uint8Array, biases: Uint8Array | null, params: NativeDequantParams): Promise<Buffer>;
   quantDequantizeSync(weight: Uint8Array, scales: Uint8Array, biases: Uint8Array | null, params: NativeDequantParams): Buffer;
+  /** Affine kernel variants this machine runs, fastest first. */
+  quantKernels(): Exclude<QuantKernel, 'auto'>[];
   /** Element / scale encoders, exposed for tests. */
   quantFpEncode(kind: 'e2m1' | 'e4m3' | 'e8m0', values: Float32Array): Buffer;
 }
@@ -52,7 +58,15 @@ export function quantAddon(): QuantAddon {
 }
 
 
-function nativeParams(p: QuantParams, threads: number | undefined): NativeQuantParams {
+/** The affine kernel variants this machine runs, fastest first (what 'auto' picks is the first). */
+export function quantKernels(): Exclude<QuantKernel, 'auto'>[] {
+  return quantAddon().quantKernels();
+}
+
+function nativeParams(p: QuantParams, threads: number | undefined, kernel: QuantKernel | undefined): NativeQuantParams {
+  if (kernel !== undefined && kernel !== 'auto' && !quantKernels().includes(kernel)) {
+    throw new InputError(`quantizer kernel '${kernel}' is not available here (have: auto, ${quantKernels().join(', ')})`, p.place);
+  }
   return {
     dtype: p.dtype,
     mode: p.mode,
@@ -62,6 +76,7 @@ function nativeParams(p: QuantParams, threads: number | undefined): NativeQuantP
     threads: resolveThreads(threads, p.place),
     rounding: p.rounding,
     globalScale: p.globalScale,
+    ...(kernel && p.mode === 'affine' ? { kernel } : {}),
   };
 }
 
@@ -86,14 +101,14 @@ function finish(data: Uint8Array, p: QuantParams, r: NativeQuantResult): Quantiz
 /** Quantizes off the event loop on `threads` native threads (default: MTPKIT_THREADS, else all cores). */
 export async function quantize(data: Uint8Array, opts: QuantizeOptions): Promise<QuantizedTensor> {
   const p = resolveQuantize(data, opts);
-  const r = await quantAddon().quantQuantize(data, nativeParams(p, opts.threads));
+  const r = await quantAddon().quantQuantize(data, nativeParams(p, opts.threads, opts.kernel));
   return finish(data, p, r);
 }
 
 /** Synchronous variant for small tensors (blocks the event loop while it runs). */
 export function quantizeSync(data: Uint8Array, opts: QuantizeOptions): QuantizedTensor {
   const p = resolveQuantize(data, opts);
-  return finish(data, p, quantAddon().quantQuantizeSync(data, nativeParams(p, opts.threads)));
+  return finish(data, p, quantAddon().quantQuantizeSync(data, nativeParams(p, opts.threads, opts.kernel)));
 }
 
 function dequantParams(p: DequantParams, threads: number | undefined): NativeDequantParams {

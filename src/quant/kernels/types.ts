@@ -30,7 +30,14 @@ export interface QuantizeOptions {
   threads?: number;
   /** nvfp4 only: MLX's optional fp32 `global_scale`. */
   globalScale?: number;
+  /**
+   * Affine only, native only: which of the byte-identical kernel variants runs (`quantKernels()` lists
+   * this machine's, fastest first); default 'auto' = the fastest. For tests and benchmarks.
+   */
+  kernel?: QuantKernel;
 }
+
+export type QuantKernel = 'auto' | 'avx2' | 'vector' | 'scalar';
 
 export interface QuantizedTensor {
   /** Packed codes, uint32 little-endian (safetensors U32). */
