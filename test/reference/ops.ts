@@ -2,19 +2,64 @@
  * Scalar building blocks of the reference forward, in float64 with plain loops (test-only).
  * Matrices are row-major [out, in] as MLX stores a Linear's weight, applied as y = W x.
  */
+import { QB, quantizeActivationRow } from '../../src/numeric/q8-activations';
 
 export type Vec = Float64Array;
 
-/** A dense float64 matrix [rows, cols] (row-major). */
+/** An affine-quantized weight as stored: unsigned codes [rows, cols], scale and bias per group [rows, cols / groupSize]. */
+export interface AffineCodes {
+  codes: Uint8Array;
+  scales: Float64Array;
+  biases: Float64Array;
+  groupSize: number;
+}
+
+/** A dense float64 matrix [rows, cols] (row-major); `q8` set = apply it with int8 activations. */
 export interface Mat {
   rows: number;
   cols: number;
   data: Float64Array;
+  q8?: AffineCodes;
+}
+
+/**
+ * y = W x with x quantized to int8 per block of QB (the engine's q8 mode, Q8SPEC): x is the engine's
+ * float32 row; per block j, I_j = Σ q·xq exactly (integers), then in float64
+ * y = Σ_g s_g Σ_{j in g} d_j I_j + Σ_g b_g Σ_{k in g} x_k (the bias term on the float x).
+ */
+function linearQ8(w: Mat, a: AffineCodes, x: ArrayLike<number>): Vec {
+  const K = w.cols;
+  const g = a.groupSize;
+  const xf = Float32Array.from(x);
+  const xq = new Int8Array(K);
+  const d = new Float32Array(K / QB);
+  quantizeActivationRow(xf, 0, K, xq, d);
+  const groups = K / g;
+  const y = new Float64Array(w.rows);
+  for (let r = 0; r < w.rows; r++) {
+    let acc = 0;
+    for (let k = 0; k < groups; k++) {
+      let blocks = 0;
+      let xsum = 0;
+      for (let j = (k * g) / QB; j < ((k + 1) * g) / QB; j++) {
+        let dot = 0;
+        for (let c = j * QB; c < (j + 1) * QB; c++) {
+          dot += a.codes[r * K + c] * xq[c];
+          xsum += xf[c];
+        }
+        blocks += d[j] * dot;
+      }
+      acc += a.scales[r * groups + k] * blocks + a.biases[r * groups + k] * xsum;
+    }
+    y[r] = acc;
+  }
+  return y;
 }
 
 /** y = W x. */
 export function linear(w: Mat, x: ArrayLike<number>): Vec {
   if (x.length !== w.cols) throw new Error(`linear: input has ${x.length} values, the matrix has ${w.cols} columns`);
+  if (w.q8) return linearQ8(w, w.q8, x);
   const y = new Float64Array(w.rows);
   for (let r = 0; r < w.rows; r++) {
     let s = 0;

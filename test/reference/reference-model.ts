@@ -20,6 +20,7 @@ import { linear, rmsNorm, row, type Vec } from './ops';
 import { parseReferenceConfig, type ReferenceConfig } from './reference-config';
 import { RefWeights, attentionMixer, decoderLayer, gdnMixer, newGdnState, type GdnState } from './reference-layers';
 import { loadReferenceWeights } from './reference-weights';
+import { resolveActivations, type ActivationMode } from '../../src/runtime/engine/activations';
 
 /** Snapshots are kept for forwards of at most this many tokens (types.ts `maxRollback`). */
 export const MAX_ROLLBACK = 8;
@@ -201,8 +202,11 @@ export class ReferenceSession implements InferenceSession {
   }
 }
 
-/** Loads an MLX artifact folder into the reference engine. */
-export async function loadReferenceModel(artifactDir: string): Promise<InferenceModel> {
-  const { config, weights, bytesPerToken } = await loadReferenceWeights(artifactDir);
+/**
+ * Loads an MLX artifact folder into the reference engine. `activations` as the native engine's option
+ * (default the same: MTPKIT_ACTIVATIONS or q8): q8 applies linears over affine weights to int8 activations.
+ */
+export async function loadReferenceModel(artifactDir: string, opts: { activations?: ActivationMode } = {}): Promise<InferenceModel> {
+  const { config, weights, bytesPerToken } = await loadReferenceWeights(artifactDir, resolveActivations(opts.activations));
   return new ReferenceModel(parseReferenceConfig(config), new RefWeights(weights), bytesPerToken);
 }
