@@ -2,11 +2,13 @@
  * Artifact layouts users already have (other tools' conventions), native vs reference: the MTP sidecar at
  * `mtp/weights.safetensors` without `mlx_lm_extra_tensors`, a qwen3_5 config.json flattened (no
  * `text_config`, which mlx-lm's `ModelArgs.from_dict` accepts), and only `quantization_config` (no
- * `quantization` key). Both engines must load the head and agree as in native-vs-reference.test.ts.
+ * `quantization` key). Both engines must load the head and agree as in native-vs-reference.test.ts, in
+ * both activation modes.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadPair } from './engine-pair';
+import { ACTIVATION_MODES } from '../../src/runtime/engine/activations';
 import { WEIGHT_FORMATS, formatArtifact, type FixtureVariant } from '../support/format-artifacts';
 import { rowRelErr } from '../support/rel-err';
 import { editConfig, tempDir } from './engine-artifacts';
@@ -35,11 +37,13 @@ const EDITS: [string, FixtureVariant, string, (dir: string) => void][] = [
   }],
 ];
 
-test.each(EDITS)('%s', async (_name, variant, formatId, edit) => {
-  const dir = path.join(tmp, `${variant}-${formatId}`);
+const CASES = EDITS.flatMap((e) => ACTIVATION_MODES.map((m) => [...e, m] as const));
+
+test.each(CASES)('%s (%s %s, %s activations)', async (_name, variant, formatId, edit, mode) => {
+  const dir = path.join(tmp, `${variant}-${formatId}-${mode}`);
   fs.cpSync(await formatArtifact(variant, WEIGHT_FORMATS.find((f) => f.id === formatId)!), dir, { recursive: true });
   edit(dir);
-  const { native, ref, close } = await loadPair(dir);
+  const { native, ref, close } = await loadPair(dir, mode);
   try {
     expect(ref.info.hasMtp).toBe(true);
     expect(native.info.hasMtp).toBe(true);

@@ -1,10 +1,11 @@
 /**
  * Longer sequences, native vs reference: prefill chunks of 70, 30 and 45 tokens, then single-token decode
  * past position 150 (KV caches grow, RoPE angles get large, GDN state carries across chunks), with two
- * sessions of one model interleaved to show their caches are separate.
+ * sessions of one model interleaved to show their caches are separate. Both activation modes.
  */
 import type { InferenceSession } from '../../src/runtime/engine/types';
 import { loadPair, type EnginePair } from './engine-pair';
+import { ACTIVATION_MODES } from '../../src/runtime/engine/activations';
 import { WEIGHT_FORMATS, formatArtifact, type FixtureVariant } from '../support/format-artifacts';
 import { rowRelErr } from '../support/rel-err';
 
@@ -19,10 +20,12 @@ function tokens(n: number, seed: number): number[] {
   });
 }
 
-describe.each(['qwen35-dense', 'qwen36-moe', 'qwen3-next'] as FixtureVariant[])('%s', (variant) => {
+const CASES = (['qwen35-dense', 'qwen36-moe', 'qwen3-next'] as FixtureVariant[]).flatMap((v) => ACTIVATION_MODES.map((m) => [v, m] as const));
+
+describe.each(CASES)('%s, %s activations', (variant, mode) => {
   let pair: EnginePair;
   beforeAll(async () => {
-    pair = await loadPair(await formatArtifact(variant, FORMAT), 2);
+    pair = await loadPair(await formatArtifact(variant, FORMAT), mode, 2);
   });
   afterAll(() => pair?.close());
 
@@ -40,7 +43,7 @@ describe.each(['qwen35-dense', 'qwen36-moe', 'qwen3-next'] as FixtureVariant[])(
         const a = await sn.forward(part);
         const b = await sr.forward(part);
         const err = rowRelErr(a.logits, b.logits, V);
-        if (!(err < TOL)) throw new Error(`${variant} session ${s}, tokens [${at}, ${at + n}): max|Δ|/max|ref| = ${err.toExponential(3)}`);
+        if (!(err < TOL)) throw new Error(`${variant} ${mode} session ${s}, tokens [${at}, ${at + n}): max|Δ|/max|ref| = ${err.toExponential(3)}`);
       }
       at += n;
     }

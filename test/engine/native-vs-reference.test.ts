@@ -1,6 +1,7 @@
 /**
  * The native engine against the independent float64 reference (test/reference), for every fixture variant
- * times every weight format of test/support/format-artifacts.ts (the full matrix):
+ * times every weight format of test/support/format-artifacts.ts times both activation modes (the full
+ * matrix; native q8 against reference q8, native f32 against reference f32):
  *  - trunk logits, hidden before and after the final norm, at every position of a prefill and of a verify
  *    batch that follows it, and after a rollback into that batch, with the kernels this machine selects
  *    (AVX2 on x86-64) and with the portable scalar ones;
@@ -18,6 +19,7 @@
  */
 import type { ForwardResult, InferenceModel, InferenceSession } from '../../src/runtime/engine/types';
 import { loadPair, type EnginePair } from './engine-pair';
+import { ACTIVATION_MODES, type ActivationMode } from '../../src/runtime/engine/activations';
 import { kernelIsa, setScalarKernels } from '../../src/runtime/engine/kernels';
 import { rowRelErr } from '../support/rel-err';
 import { FIXTURE_VARIANTS, WEIGHT_FORMATS, formatArtifact, type FixtureVariant, type WeightFormat } from '../support/format-artifacts';
@@ -109,15 +111,18 @@ async function trunkAndHead(native: InferenceModel, ref: InferenceModel, label: 
   }
 }
 
-const CASES: [FixtureVariant, WeightFormat][] = FIXTURE_VARIANTS.flatMap((v) => WEIGHT_FORMATS.map((f) => [v, f] as [FixtureVariant, WeightFormat]));
+const CASES: [FixtureVariant, string, ActivationMode][] = FIXTURE_VARIANTS.flatMap((v) =>
+  WEIGHT_FORMATS.flatMap((f) => ACTIVATION_MODES.map((m) => [v, f.id, m] as [FixtureVariant, string, ActivationMode])),
+);
 
-describe.each(CASES)('%s', (variant, format) => {
-  const label = `${variant} ${format.id} (${format.mtpLayout})`;
+describe.each(CASES)('%s %s, %s activations', (variant, formatId, mode) => {
+  const format = WEIGHT_FORMATS.find((f) => f.id === formatId) as WeightFormat;
+  const label = `${variant} ${format.id} (${format.mtpLayout}) ${mode}`;
   let pair: EnginePair;
   let native: InferenceModel;
   let ref: InferenceModel;
   beforeAll(async () => {
-    pair = await loadPair(await formatArtifact(variant, format));
+    pair = await loadPair(await formatArtifact(variant, format), mode);
     ({ native, ref } = pair);
   });
   afterAll(() => pair?.close());

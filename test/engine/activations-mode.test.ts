@@ -1,0 +1,68 @@
+/**
+ * The activation mode reaches the native engine: on an affine artifact q8 and f32 logits differ (int8
+ * activations per block), by as much as the same switch moves the independent reference; on an
+ * unquantized artifact (no affine weight) the two modes are bit-identical. The option, its default and
+ * MTPKIT_ACTIVATIONS are checked where they are resolved.
+ */
+import { InputError } from '../../src/errors';
+import { loadModel } from '../../src/runtime/engine/load-model';
+import { buildLoadPlan } from '../../src/runtime/engine/load-plan';
+import type { ActivationMode } from '../../src/runtime/engine/activations';
+import { loadReferenceModel } from '../reference/reference-model';
+import { WEIGHT_FORMATS, formatArtifact } from '../support/format-artifacts';
+import { rowRelErr } from '../support/rel-err';
+import { sameBits } from './engine-artifacts';
+
+const PROMPT = [11, 250, 3, 97, 300, 42, 7];
+const format = (id: string) => WEIGHT_FORMATS.find((f) => f.id === id)!;
+
+async function nativeLogits(dir: string, activations?: ActivationMode): Promise<Float32Array> {
+  const m = await loadModel(dir, { threads: 1, activations });
+  try {
+    return (await m.newSession().forward(PROMPT)).logits;
+  } finally {
+    m.close();
+  }
+}
+
+async function refLogits(dir: string, activations: ActivationMode): Promise<Float32Array> {
+  const m = await loadReferenceModel(dir, { activations });
+  return (await m.newSession().forward(PROMPT)).logits;
+}
+
+test.each(['affine4-g64-bfloat16', 'gdn8-speed4'])('%s: q8 and f32 native logits differ, by what the same switch moves the reference', async (id) => {
+  const dir = await formatArtifact('qwen35-dense', format(id));
+  const [q8, f32] = [await nativeLogits(dir, 'q8'), await nativeLogits(dir, 'f32')];
+  expect(sameBits(q8, f32)).toBe(false);
+  const native = rowRelErr(q8, f32);
+  const ref = rowRelErr(await refLogits(dir, 'q8'), await refLogits(dir, 'f32'));
+  // Each engine agrees with the reference within 2e-5 per mode, so the two mode gaps agree within ~4e-5.
+  expect(native).toBeGreaterThan(1e-3);
+  expect(Math.abs(native - ref)).toBeLessThan(1e-4);
+});
+
+test('an unquantized artifact (bf16) gives bit-identical logits in both modes', async () => {
+  const dir = await formatArtifact('qwen35-dense', format('none-bfloat16'));
+  expect(sameBits(await nativeLogits(dir, 'q8'), await nativeLogits(dir, 'f32'))).toBe(true);
+});
+
+test("the load plan carries the mode ('q8' by default); MTPKIT_ACTIVATIONS sets the default, the option wins", async () => {
+  const dir = await formatArtifact('qwen35-dense', format('affine4-g64-bfloat16'));
+  expect((await buildLoadPlan(dir, 1)).plan.activations).toBe('q8');
+  expect((await buildLoadPlan(dir, 1, 'f32')).plan.activations).toBe('f32');
+  const f32 = await nativeLogits(dir, 'f32');
+  try {
+    process.env.MTPKIT_ACTIVATIONS = 'f32';
+    expect(sameBits(await nativeLogits(dir), f32)).toBe(true);
+    expect(sameBits(await nativeLogits(dir, 'q8'), f32)).toBe(false);
+    process.env.MTPKIT_ACTIVATIONS = 'int8';
+    await expect(nativeLogits(dir)).rejects.toThrow(/MTPKIT_ACTIVATIONS takes q8 or f32.*'int8'/);
+  } finally {
+    delete process.env.MTPKIT_ACTIVATIONS;
+  }
+  expect(sameBits(await nativeLogits(dir), await nativeLogits(dir, 'q8'))).toBe(true);
+  const e = await loadModel(dir, { activations: 'fp16' as ActivationMode }).catch((x: unknown) => x);
+  expect(e).toBeInstanceOf(InputError);
+  expect((e as InputError).exitCode).toBe(2);
+  expect((e as Error).message).toMatch(/activations takes q8 or f32.*'fp16'/);
+});
