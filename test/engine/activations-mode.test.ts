@@ -12,6 +12,7 @@ import { loadReferenceModel } from '../reference/reference-model';
 import { WEIGHT_FORMATS, formatArtifact } from '../support/format-artifacts';
 import { rowRelErr } from '../support/rel-err';
 import { sameBits } from './engine-artifacts';
+import { FLIP_TOL, TOL } from './row-check';
 
 const PROMPT = [11, 250, 3, 97, 300, 42, 7];
 const format = (id: string) => WEIGHT_FORMATS.find((f) => f.id === id)!;
@@ -25,20 +26,30 @@ async function nativeLogits(dir: string, activations?: ActivationMode): Promise<
   }
 }
 
-async function refLogits(dir: string, activations: ActivationMode): Promise<Float32Array> {
-  const m = await loadReferenceModel(dir, { activations });
-  return (await m.newSession().forward(PROMPT)).logits;
+async function refRun(dir: string, activations: ActivationMode): Promise<{ logits: Float32Array; undetermined: number }> {
+  const s = (await loadReferenceModel(dir, { activations })).newSession();
+  const { logits } = await s.forward(PROMPT);
+  return { logits, undetermined: s.firstUndetermined() };
 }
 
-test.each(['affine4-g64-bfloat16', 'gdn8-speed4'])('%s: q8 and f32 native logits differ, by what the same switch moves the reference', async (id) => {
+test.each(['affine8-g32-float32', 'gdn8-speed4'])('%s: q8 and f32 native logits differ, by what the same switch moves the reference', async (id) => {
   const dir = await formatArtifact('qwen35-dense', format(id));
   const [q8, f32] = [await nativeLogits(dir, 'q8'), await nativeLogits(dir, 'f32')];
-  expect(sameBits(q8, f32)).toBe(false);
-  const native = rowRelErr(q8, f32);
-  const ref = rowRelErr(await refLogits(dir, 'q8'), await refLogits(dir, 'f32'));
-  // Each engine agrees with the reference within 2e-5 per mode, so the two mode gaps agree within ~4e-5.
-  expect(native).toBeGreaterThan(1e-3);
-  expect(Math.abs(native - ref)).toBeLessThan(1e-4);
+  const [rq8, rf32] = [await refRun(dir, 'q8'), await refRun(dir, 'f32')];
+  const V = 384;
+  expect(q8.length).toBe(PROMPT.length * V);
+  expect(rowRelErr(q8, f32, V)).toBeGreaterThan(1e-3);
+  expect(rowRelErr(q8, f32, V)).toBeLessThan(FLIP_TOL);
+  // On the rows the math determines (before the reference's first undetermined q8 code; this artifact
+  // has some) each engine is within TOL of the reference in each mode, so the two mode gaps agree.
+  const determined = Math.min(PROMPT.length, rq8.undetermined);
+  expect(determined).toBeGreaterThan(0);
+  for (let r = 0; r < determined; r++) {
+    const row = (a: Float32Array) => a.subarray(r * V, (r + 1) * V);
+    const native = rowRelErr(row(q8), row(f32));
+    expect(native).toBeGreaterThan(1e-3);
+    expect(Math.abs(native - rowRelErr(row(rq8.logits), row(rf32.logits)))).toBeLessThan(4 * TOL);
+  }
 });
 
 test('an unquantized artifact (bf16) gives bit-identical logits in both modes', async () => {

@@ -2,11 +2,11 @@
 import { loadModel } from '../../src/runtime/engine/load-model';
 import type { InferenceModel } from '../../src/runtime/engine/types';
 import type { ActivationMode } from '../../src/runtime/engine/activations';
-import { loadReferenceModel } from '../reference/reference-model';
+import { loadReferenceModel, type ReferenceModel } from '../reference/reference-model';
 
 export interface EnginePair {
   native: InferenceModel;
-  ref: InferenceModel;
+  ref: ReferenceModel;
   close(): void;
 }
 

@@ -23,6 +23,16 @@ export interface Mat {
 }
 
 /**
+ * Distance (in units of the step d) from a rounding midpoint below which an int8 code is not determined
+ * by the math: the native engine's float32 activations differ from this float64 reference by ~1e-7..1e-6
+ * relative, i.e. up to ~1e-4 in x/d (|x/d| <= 127), so there either rounding is legitimate.
+ */
+export const Q8_UNDETERMINED = 2e-4;
+
+/** Codes quantized so far within Q8_UNDETERMINED of a midpoint (read as a difference around a forward). */
+export const q8Undetermined = { count: 0 };
+
+/**
  * y = W x with x quantized to int8 per block of QB (the engine's q8 mode, Q8SPEC): x is the engine's
  * float32 row; per block j, I_j = Σ q·xq exactly (integers), then in float64
  * y = Σ_g s_g Σ_{j in g} d_j I_j + Σ_g b_g Σ_{k in g} x_k (the bias term on the float x).
@@ -34,6 +44,10 @@ function linearQ8(w: Mat, a: AffineCodes, x: ArrayLike<number>): Vec {
   const xq = new Int8Array(K);
   const d = new Float32Array(K / QB);
   quantizeActivationRow(xf, 0, K, xq, d);
+  for (let c = 0; c < K; c++) {
+    const v = Math.abs(Math.fround(xf[c] / d[Math.floor(c / QB)]));
+    if (Math.abs(v - Math.floor(v) - 0.5) < Q8_UNDETERMINED) q8Undetermined.count++;
+  }
   const groups = K / g;
   const y = new Float64Array(w.rows);
   for (let r = 0; r < w.rows; r++) {
