@@ -10,7 +10,7 @@ import * as path from 'path';
 import { loadPair } from './engine-pair';
 import { ACTIVATION_MODES } from '../../src/runtime/engine/activations';
 import { WEIGHT_FORMATS, formatArtifact, type FixtureVariant } from '../support/format-artifacts';
-import { checkRows, newStats } from './row-check';
+import { checkRows, newStats, tolFor } from './row-check';
 import { editConfig, tempDir } from './engine-artifacts';
 
 const tmp = tempDir('layouts');
@@ -52,12 +52,12 @@ test.each(CASES)('%s (%s %s, %s activations)', async (_name, variant, formatId, 
     const a = await sn.forward(prompt);
     const b = await sr.forward(prompt);
     const stats = newStats();
-    checkRows('trunk logits', a.logits, b.logits, ref.info.vocabSize, 0, sr.firstUndetermined(), stats);
+    checkRows('trunk logits', a.logits, b.logits, ref.info.vocabSize, 0, sr.firstUndetermined(), stats, tolFor(mode));
     const H = ref.info.hiddenSize;
     const rows = b.hiddenPost.slice(0, 5 * H);
     const m = await sn.mtpForward(rows, prompt.slice(1));
     const r = await sr.mtpForward(rows, prompt.slice(1));
-    checkRows('MTP logits', m.logits, r.logits, ref.info.vocabSize, 0, sr.firstMtpUndetermined(), stats);
+    checkRows('MTP logits', m.logits, r.logits, ref.info.vocabSize, 0, sr.firstMtpUndetermined(), stats, tolFor(mode));
   } finally {
     close();
   }

@@ -8,7 +8,7 @@ import type { ReferenceSession } from '../reference/reference-model';
 import { loadPair, type EnginePair } from './engine-pair';
 import { ACTIVATION_MODES } from '../../src/runtime/engine/activations';
 import { WEIGHT_FORMATS, formatArtifact, type FixtureVariant } from '../support/format-artifacts';
-import { checkRows, newStats } from './row-check';
+import { checkRows, newStats, tolFor } from './row-check';
 
 const FORMAT = WEIGHT_FORMATS.find((f) => f.id === 'affine4-g64-bfloat16')!;
 
@@ -43,7 +43,7 @@ describe.each(CASES)('%s, %s activations', (variant, mode) => {
         const [sn, sr] = pairs[s];
         const a = await sn.forward(part);
         const b = await sr.forward(part);
-        checkRows(`${variant} ${mode} session ${s}, tokens [${at}, ${at + n})`, a.logits, b.logits, V, at, sr.firstUndetermined(), stats);
+        checkRows(`${variant} ${mode} session ${s}, tokens [${at}, ${at + n})`, a.logits, b.logits, V, at, sr.firstUndetermined(), stats, tolFor(mode));
       }
       at += n;
     }
