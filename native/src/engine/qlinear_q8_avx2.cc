@@ -79,12 +79,11 @@ struct Unpacked {  // 3/5/6 bits: the row is unpacked to one byte per code first
   static const X* codes(const CallData& cd) { return cd.xq.data(); }
 };
 
-// The scale of each int32 lane's group for the chunk starting at code k0 (sp: the row's scales).
-MTPKIT_AVX2 inline __m256 scale_lanes(const QLinear& w, const uint8_t* sp, int64_t ss, int64_t k0, int cc) {
-  if (w.group >= cc) return _mm256_set1_ps(load_scale(sp + (k0 / w.group) * ss, w.sdt));
-  const int n = cc / w.group, lpg = 8 / n;  // groups in the chunk, lanes per group
+// The scales of chunk ch when a chunk spans n = cc / group groups (lanes 8/n per group); sp: the row's scales.
+MTPKIT_AVX2 inline __m256 mixed_scales(const QLinear& w, const uint8_t* sp, int64_t ss, int64_t ch, int n) {
   alignas(32) float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (int i = 0; i < n; ++i) s[i] = load_scale(sp + (k0 / w.group + i) * ss, w.sdt);
+  for (int i = 0; i < n; ++i) s[i] = load_scale(sp + (ch * n + i) * ss, w.sdt);
+  const int lpg = 8 / n;
   const __m256i idx = _mm256_setr_epi32(0, 1 / lpg, 2 / lpg, 3 / lpg, 4 / lpg, 5 / lpg, 6 / lpg, 7 / lpg);
   return _mm256_permutevar8x32_ps(_mm256_load_ps(s), idx);
 }
@@ -135,7 +134,8 @@ MTPKIT_AVX2 void Q8Rows<D, NB, MB>::go(const Ctx& c, int64_t m0, int64_t n0) {
   __m256 acc[NB][MB];
   for (int r = 0; r < NB; ++r)
     for (int m = 0; m < MB; ++m) acc[r][m] = _mm256_setzero_ps();
-  for (int64_t ch = 0; ch < nfull; ++ch) {
+  // One chunk of every row, all rows of x; s[r]: the scale of each lane of row r.
+  auto chunk = [&](int64_t ch, const __m256* s) __attribute__((always_inline, target("avx2,fma,f16c"))) {
     // As in qlinear_avx2.cc: the prefetcher loses track of NB interleaved streams, so fetch the same
     // place of the next NB rows ourselves.
     if (D::kPacked && (ch & 1) == 0)
@@ -143,12 +143,25 @@ MTPKIT_AVX2 void Q8Rows<D, NB, MB>::go(const Ctx& c, int64_t m0, int64_t n0) {
     for (int r = 0; r < NB; ++r) {
       typename D::W wv;
       D::load(src[r] + 32 * ch, wv);
-      const __m256 s = scale_lanes(w, sr + r * G * ss, ss, ch * D::kCC, D::kCC);
       for (int m = 0; m < MB; ++m) {
         __m256i I = D::dot(wv, xr + m * kfull + ch * D::kCC);
         __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(I), _mm256_loadu_ps(dr + (m * nfull + ch) * 8));
-        acc[r][m] = _mm256_fmadd_ps(t, s, acc[r][m]);
+        acc[r][m] = _mm256_fmadd_ps(t, s[r], acc[r][m]);
       }
+    }
+  };
+  __m256 s[NB];
+  if (w.group >= D::kCC) {  // a group is whole chunks: one broadcast scale per group and row
+    const int64_t cpg = w.group / D::kCC;
+    for (int64_t k = 0, ch = 0; k < G; ++k) {
+      for (int r = 0; r < NB; ++r) s[r] = _mm256_set1_ps(load_scale(sr + (r * G + k) * ss, w.sdt));
+      for (int64_t i = 0; i < cpg; ++i, ++ch) chunk(ch, s);
+    }
+  } else {
+    const int n = int(D::kCC / w.group);
+    for (int64_t ch = 0; ch < nfull; ++ch) {
+      for (int r = 0; r < NB; ++r) s[r] = mixed_scales(w, sr + r * G * ss, ss, ch, n);
+      chunk(ch, s);
     }
   }
   for (int r = 0; r < NB; ++r)
