@@ -2,7 +2,8 @@
  * Engine linear kernels against this machine's memory roofline, in one run:
  *  - read bandwidth: a native streaming read of a buffer much larger than the last-level cache;
  *  - qlinearForward GB/s (bytes of weights + scales + biases / time) for Qwen3.5-4B-shaped matrices,
- *    affine 4-bit and 8-bit, group 64, bf16 scales, and bf16 rows, at 1 and 2 threads, as a fraction
+ *    affine 4-bit and 8-bit, group 64, bf16 scales (each with float32 and with int8 'q8' activations),
+ *    and bf16 rows, at 1 and 2 threads, as a fraction
  *    of the read bandwidth at the same thread count (aim: >= 0.70 at M = 1);
  *  - beta(M) = time(M rows of x) / time(1) for M = 1..5 (aim: beta(2) <= 1.15, beta(4) <= 1.40).
  * Every figure is `repeat` timed calls (after one warm-up): min and median. Matrices smaller than
@@ -12,7 +13,7 @@
  */
 import { randomFillSync } from 'crypto';
 import * as os from 'os';
-import { kernelIsa, qlinearBytes, readBandwidthRuns, timeQlinearForward, type QLinearSpec } from '../src/runtime/engine/kernels';
+import { kernelIsa, qlinearBytes, readBandwidthRuns, timeQlinearForward, type ActivationMode, type QLinearSpec } from '../src/runtime/engine/kernels';
 import { f32ToBf16 } from '../src/numeric/float-bits';
 
 export interface Stat {
@@ -64,7 +65,7 @@ function bf16Fill(n: number, value: (i: number) => number): Buffer {
 }
 
 /** A matrix with random codes and plausible scales (values do not change the speed), `copies` times stacked. */
-function makeSpec(format: 'affine' | 'BF16', bits: number, rows: number, cols: number, copies: number): QLinearSpec {
+function makeSpec(format: 'affine' | 'BF16', bits: number, rows: number, cols: number, copies: number, activations: ActivationMode): QLinearSpec {
   const total = rows * copies;
   if (format === 'BF16') {
     const weight = Buffer.alloc(total * cols * 2);
@@ -85,6 +86,7 @@ function makeSpec(format: 'affine' | 'BF16', bits: number, rows: number, cols: n
     weight,
     scales: bf16Fill(groups, (i) => 0.001 + (i % 13) * 1e-4),
     biases: bf16Fill(groups, (i) => -0.01 - (i % 7) * 1e-3),
+    activations,
   };
 }
 
@@ -116,18 +118,20 @@ export function run(opts: BenchOptions = {}): EngineKernelsResult {
         ['attn/gdn proj', 8192, 2560],
         ['tied head', 248320, 2560],
       ];
-  const formats: [string, 'affine' | 'BF16', number][] = [
-    ['affine 4-bit g64 bf16', 'affine', 4],
-    ['affine 8-bit g64 bf16', 'affine', 8],
-    ['bf16', 'BF16', 16],
+  const formats: [string, 'affine' | 'BF16', number, ActivationMode][] = [
+    ['affine 4-bit g64 bf16 f32', 'affine', 4, 'f32'],
+    ['affine 4-bit g64 bf16 q8', 'affine', 4, 'q8'],
+    ['affine 8-bit g64 bf16 f32', 'affine', 8, 'f32'],
+    ['affine 8-bit g64 bf16 q8', 'affine', 8, 'q8'],
+    ['bf16', 'BF16', 16, 'f32'],
   ];
   const figures: KernelFigure[] = [];
-  for (const [fname, format, bits] of formats) {
+  for (const [fname, format, bits, act] of formats) {
     for (const [sname, rows, cols] of shapes) {
       if (format === 'BF16' && rows > 10000) continue; // the heads of both policies are quantized
-      const one = qlinearBytes(makeSpec(format, bits, 8, cols, 1)) / 8;
+      const one = qlinearBytes(makeSpec(format, bits, 8, cols, 1, act)) / 8;
       const copies = Math.max(1, Math.ceil(streamBytes / (one * rows)));
-      const spec = makeSpec(format, bits, rows, cols, copies);
+      const spec = makeSpec(format, bits, rows, cols, copies, act);
       const bytes = qlinearBytes(spec) / copies;
       const x = new Float32Array(5 * cols).map((_, i) => Math.sin(i * 0.37));
       for (const threads of threadCounts) {

@@ -1,7 +1,7 @@
 /**
  * Writes a smoke result into `mtplx_runtime.json` in MTPLX's vocabulary (mtp-runtime-contract §1-§5):
  * `exactness_baseline` (gate, status, prompts, max tokens, matches), `speed_evidence` (acceptance by
- * depth, AR / MTP tok/s, verdict), `verified_on` (engine, version, CPU, threads) and the calibrated
+ * depth, AR / MTP tok/s, verdict), `verified_on` (engine, version, activation mode, CPU, threads) and the calibrated
  * wiring in `mtp_contract`. Only the contract changes, so the other files' recorded checksums hold.
  */
 import { promises as fsp } from 'fs';
@@ -70,6 +70,7 @@ export function contractWithSmoke(contract: Record<string, any>, r: SmokeReport,
     engine_version: r.engine.version,
     hardware: r.engine.cpu,
     threads: r.engine.threads,
+    activations: r.engine.activations,
     platform: r.engine.platform,
     machine_arch: r.engine.arch,
   };
@@ -97,7 +98,7 @@ const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 export function smokeCardSection(r: SmokeReport, timestamp: string): string[] {
   const out = ['## Verification', ''];
   out.push(
-    `\`mtpkit smoke\` (${r.engine.name} ${r.engine.version}, ${r.engine.cpu}, ${r.engine.threads} thread(s), ${timestamp}): status \`${r.status}\`` +
+    `\`mtpkit smoke\` (${r.engine.name} ${r.engine.version}, ${r.engine.activations} activations, ${r.engine.cpu}, ${r.engine.threads} thread(s), ${timestamp}): status \`${r.status}\`` +
       `${r.verdict ? `, speed verdict \`${r.verdict}\`` : ''}.`,
     '',
   );

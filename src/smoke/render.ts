@@ -6,7 +6,7 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 export function renderSmoke(r: SmokeReport): string[] {
   const lines = [
     `artifact:  ${r.artifact}`,
-    `engine:    ${r.engine.name} ${r.engine.version} on ${r.engine.cpu}, ${r.engine.threads} thread(s)`,
+    `engine:    ${r.engine.name} ${r.engine.version} (${r.engine.activations} activations) on ${r.engine.cpu}, ${r.engine.threads} thread(s)`,
     `head:      ${r.audit.mtpTensors} MTP tensors, audit ${r.audit.ok ? 'clean' : `${r.audit.findings.length} finding(s)`}`,
   ];
   if (r.wiring) {

@@ -11,6 +11,7 @@ import { promises as fsp } from 'fs';
 import { InputError } from '../errors';
 import type { InferenceModel } from '../runtime/engine/types';
 import { loadModel } from '../runtime/engine/load-model';
+import { resolveActivations, type ActivationMode } from '../runtime/engine/activations';
 import { decodePlain } from '../speculative/plain-decode';
 import { decodeSpeculative, type HiddenVariant } from '../speculative/speculative-decode';
 import { auditHead, type HeadAudit } from './head-audit';
@@ -26,11 +27,13 @@ export interface SmokeOptions {
   depths?: number[];
   maxTokens?: number;
   threads?: number;
+  /** Engine activation mode (default: MTPKIT_ACTIVATIONS or q8). */
+  activations?: ActivationMode;
   promptFile?: string;
   /** Tokens per prompt for the wiring calibration (default min(maxTokens, 32)). */
   calibrationTokens?: number;
   /** Engine factory (default: the native CPU engine). */
-  load?: (dir: string, threads?: number) => Promise<InferenceModel>;
+  load?: (dir: string, threads: number, activations: ActivationMode) => Promise<InferenceModel>;
   /** Name of the engine for `verified_on` (default mtpkit's native CPU engine). */
   engineName?: string;
 }
@@ -68,7 +71,7 @@ export interface SmokeReport {
   arTokS: number;
   depths: DepthResult[];
   verdict?: 'mtp_depth_wins' | 'no_mtp_depth_beat_ar' | 'mtp_acceptance_collapsed';
-  engine: { name: string; version: string; cpu: string; threads: number; platform: string; arch: string };
+  engine: { name: string; version: string; cpu: string; threads: number; activations: ActivationMode; platform: string; arch: string };
   seconds: number;
 }
 
@@ -97,7 +100,8 @@ export async function runSmoke(artifact: string, opts: SmokeOptions = {}): Promi
   const maxTokens = opts.maxTokens ?? 64;
   if (!Number.isInteger(maxTokens) || maxTokens < 2) throw new InputError(`max tokens must be an integer >= 2, got ${maxTokens}`, { field: 'max-tokens' });
   const threads = opts.threads ?? Math.max(1, os.cpus().length);
-  const load = opts.load ?? ((dir: string, th?: number) => loadModel(dir, { threads: th }));
+  const activations = resolveActivations(opts.activations);
+  const load = opts.load ?? ((dir: string, th: number, act: ActivationMode) => loadModel(dir, { threads: th, activations: act }));
   const { toolInfo } = await import('../version');
   const tool = toolInfo();
   const engine = {
@@ -105,6 +109,7 @@ export async function runSmoke(artifact: string, opts: SmokeOptions = {}): Promi
     version: tool.version,
     cpu: os.cpus()[0]?.model?.trim() ?? 'unknown CPU',
     threads,
+    activations,
     platform: os.platform(),
     arch: os.arch(),
   };
@@ -118,7 +123,7 @@ export async function runSmoke(artifact: string, opts: SmokeOptions = {}): Promi
 
   const { prompts, eosTokenIds } = await smokePrompts(artifact, opts.promptFile);
   const stated = await readStatedWiring(artifact);
-  const model = await load(artifact, threads);
+  const model = await load(artifact, threads, activations);
   let overlayDir: string | undefined;
   let overlay: InferenceModel | undefined;
   try {
@@ -138,7 +143,7 @@ export async function runSmoke(artifact: string, opts: SmokeOptions = {}): Promi
     // Wiring calibration.
     const calTokens = opts.calibrationTokens ?? Math.min(maxTokens, 32);
     overlayDir = await swappedConcatOverlay(artifact);
-    if (overlayDir) overlay = await load(overlayDir, threads);
+    if (overlayDir) overlay = await load(overlayDir, threads, activations);
     const other: ConcatOrder = stated.concat_order === 'embedding_hidden' ? 'hidden_embedding' : 'embedding_hidden';
     // The engine computes fc([e, h]); the swapped-halves overlay reads as fc([h, e]).
     const modelFor = (order: ConcatOrder) => (order === 'embedding_hidden' ? model : overlay);

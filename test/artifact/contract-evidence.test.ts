@@ -36,7 +36,7 @@ function report(dir: string, status: SmokeReport['status']): SmokeReport {
     prompts: ['code'], maxTokens: 4, arTokS: 10,
     depths: [{ depth: 1, identity: true, matches: 1, acceptanceByPosition: [0.5], draftAcceptance: 0.5, meanAcceptedLength: 1.5, histogram: [1, 1], mtpTokS: 12, speedup: 1.2, collapsed: false }],
     verdict: 'mtp_depth_wins',
-    engine: { name: 'test engine', version: '0', cpu: 'cpu', threads: 1, platform: 'linux', arch: 'x64' },
+    engine: { name: 'test engine', version: '0', cpu: 'cpu', threads: 1, activations: 'q8', platform: 'linux', arch: 'x64' },
     seconds: 0,
   };
 }

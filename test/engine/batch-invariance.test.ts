@@ -2,22 +2,26 @@
  * A position's logits (and hidden states) are bit-identical whether computed alone, inside an
  * M-token verify batch or inside a prefill chunk; rollback inside a verify batch followed by the
  * accepted continuation equals the never-rejected path bit for bit (GDN snapshots, KV truncation).
+ * Both activation modes: q8 quantizes each row on its own, so its rows must not depend on the batch either.
  */
 import * as fs from 'fs';
 import { loadModel } from '../../src/runtime/engine/load-model';
 import type { InferenceModel, InferenceSession } from '../../src/runtime/engine/types';
 import { convertFixture, rows, sameBits, tempDir } from './engine-artifacts';
+import { ACTIVATION_MODES, type ActivationMode } from '../../src/runtime/engine/activations';
 
 const tmp = tempDir('batch');
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const TOKENS = [3, 17, 250, 99, 4, 311, 42, 42, 7, 120, 64, 5, 200];
 
-const CASES: [string, Record<string, unknown>][] = [
+const ARTIFACTS: [string, Record<string, unknown>][] = [
   ['qwen35-dense', { policy: { spec: 'gdn8-speed4' } }],
   ['qwen35-moe', { policy: { spec: 'uniform' } }],
   ['qwen3-next', { policy: { spec: 'none' } }],
 ];
+const CASES: [string, Record<string, unknown>, ActivationMode][] = ARTIFACTS.flatMap(([v, extra]) => ACTIVATION_MODES.map((m) => [v, extra, m] as [string, Record<string, unknown>, ActivationMode]));
+const converted = new Map<string, Promise<string>>();
 
 /** Logits, pre- and post-norm hidden of every position, one token per forward. */
 async function oneByOne(s: InferenceSession, tokens: number[]): Promise<Float32Array[][]> {
@@ -29,12 +33,14 @@ async function oneByOne(s: InferenceSession, tokens: number[]): Promise<Float32A
   return out;
 }
 
-describe.each(CASES)('%s %j', (variant, extra) => {
+describe.each(CASES)('%s %j, %s activations', (variant, extra, mode) => {
   let model: InferenceModel;
   let single: Float32Array[][];
 
   beforeAll(async () => {
-    model = await loadModel(await convertFixture(tmp, variant, extra as never), { threads: 2 });
+    const key = `${variant} ${JSON.stringify(extra)}`;
+    if (!converted.has(key)) converted.set(key, convertFixture(tmp, variant, extra as never));
+    model = await loadModel(await converted.get(key)!, { threads: 2, activations: mode });
     single = await oneByOne(model.newSession(), TOKENS);
   });
   afterAll(() => model.close());

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { loadModel } from '../../src/runtime/engine/load-model';
 import { argmax } from '../../src/runtime/sampling';
 import { loadTokenizer } from '../../src/runtime/text/tokenizer';
+import type { ActivationMode } from '../../src/runtime/engine/activations';
 import { parseJsonOutput, runCli } from '../support/run-cli';
 import { convertFixture, copyArtifact, tempDir, tensorOffset } from './engine-artifacts';
 
@@ -15,8 +16,8 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function greedyIds(prompt: number[], n: number, eos: number[]): Promise<number[]> {
-  const model = await loadModel(art, { threads: 1 });
+async function greedyIds(prompt: number[], n: number, eos: number[], activations?: ActivationMode): Promise<number[]> {
+  const model = await loadModel(art, { threads: 1, activations });
   const s = model.newSession();
   let logits: Float32Array = (await s.forward(prompt)).logits.slice(-model.info.vocabSize);
   const out: number[] = [];
@@ -42,6 +43,27 @@ test('--ids --json: greedy ids equal an argmax loop, text is their decoding, tim
   expect(j.timings.promptTokens).toBe(3);
   expect(j.timings.generatedTokens).toBe(j.ids.length);
   expect(j.timings.decodeTokensPerSecond).toBeGreaterThan(0);
+  expect(j.activations).toBe('q8');
+});
+
+test('--activations f32 runs float activations and --json says so; MTPKIT_ACTIVATIONS sets the default; a bad mode exits 2', async () => {
+  const eos = (await loadTokenizer(art)).eosTokenIds;
+  const f32 = parseJsonOutput<any>(await runCli(['run', art, '--ids', '5,77,300', '--max-tokens', '12', '--json', '--threads', '1', '--activations', 'f32']));
+  expect(f32.activations).toBe('f32');
+  expect(f32.ids).toEqual(await greedyIds([5, 77, 300], 12, eos, 'f32'));
+  const bad = await runCli(['run', art, '--ids', '1', '--activations', 'int8']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/--activations takes q8 or f32/);
+  try {
+    process.env.MTPKIT_ACTIVATIONS = 'f32';
+    expect(parseJsonOutput<any>(await runCli(['run', art, '--ids', '5,77,300', '--max-tokens', '2', '--json', '--threads', '1'])).activations).toBe('f32');
+    process.env.MTPKIT_ACTIVATIONS = 'fp32';
+    const badEnv = await runCli(['run', art, '--ids', '1']);
+    expect(badEnv.code).toBe(2);
+    expect(badEnv.stderr).toMatch(/MTPKIT_ACTIVATIONS takes q8 or f32.*'fp32'/);
+  } finally {
+    delete process.env.MTPKIT_ACTIVATIONS;
+  }
 });
 
 test('--prompt --chat streams the decoded text and reports tok/s on stderr', async () => {

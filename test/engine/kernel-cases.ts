@@ -6,7 +6,8 @@
 import { dequantizeToF32, quantizeSync, type QuantMode } from '../../src/quant/kernels';
 import { decodeFloats, encodeFloats } from '../../src/quant/kernels/float-io';
 import { gaussian, seededRng } from '../../src/quant/kernels/synthetic';
-import type { QLinearSpec, ScalesDType, WeightFormat } from '../../src/runtime/engine/kernels';
+import { qlinearForward, qlinearForwardRows, type QLinearSpec, type ScalesDType, type WeightFormat } from '../../src/runtime/engine/kernels';
+import { QB, q8AffineDot, quantizeActivationRow } from '../../src/numeric/q8-activations';
 
 export interface KernelCase {
   label: string;
@@ -141,4 +142,84 @@ export function firstBitDifference(a: Float32Array, b: Float32Array): number {
   if (ua.length !== ub.length) return 0;
   for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return i;
   return -1;
+}
+
+/**
+ * Unsigned codes [rows, cols] of an affine weight, read straight from MLX's packing (each row one
+ * little-endian bit stream, code i at bits [i*bits, (i+1)*bits); ml-explore/mlx
+ * mlx/backend/common/quantized.h), one bit at a time.
+ */
+export function affineCodes(spec: QLinearSpec): Uint8Array {
+  const bits = spec.bits as number;
+  const out = new Uint8Array(spec.rows * spec.cols);
+  const rowBits = spec.cols * bits;
+  for (let r = 0; r < spec.rows; r++)
+    for (let i = 0; i < spec.cols; i++) {
+      let q = 0;
+      for (let b = 0; b < bits; b++) {
+        const bit = r * rowBits + i * bits + b;
+        q |= ((spec.weight[bit >> 3] >> (bit & 7)) & 1) << b;
+      }
+      out[r * spec.cols + i] = q;
+    }
+  return out;
+}
+
+/**
+ * The q8 formula (src/numeric/q8-activations.ts) in float64 for an affine weight, and per output
+ * the budget of an fp32 evaluation of its float part: TOL times
+ * sum_g |s_g| sum_{j in g} d_j sum_i q_i |xq_i| + sum_g |b_g| sum_{k in g} |x_k|. The integer
+ * parts are exact, so only this float rounding separates the kernels from the reference.
+ */
+export function referenceQ8Matmul(spec: QLinearSpec, x: Float32Array, m: number): { y: Float64Array; budget: Float64Array } {
+  const { rows, cols } = spec;
+  const group = spec.groupSize as number;
+  const G = cols / group;
+  const dtype = spec.scalesDType ?? 'BF16';
+  const codes = affineCodes(spec);
+  const scales = decodeFloats(spec.scales as Uint8Array, dtype);
+  const biases = decodeFloats(spec.biases as Uint8Array, dtype);
+  const xq = new Int8Array(m * cols);
+  const d = new Float32Array((m * cols) / QB);
+  for (let r = 0; r < m; r++) quantizeActivationRow(x, r * cols, cols, xq, d);
+  const y = new Float64Array(m * rows);
+  const budget = new Float64Array(m * rows);
+  for (let r = 0; r < m; r++)
+    for (let n = 0; n < rows; n++) {
+      const q = codes.subarray(n * cols, (n + 1) * cols);
+      const s = scales.subarray(n * G, (n + 1) * G);
+      const b = biases.subarray(n * G, (n + 1) * G);
+      y[r * rows + n] = q8AffineDot(q, s, b, group, x, xq, d, r * cols, cols);
+      let bound = 0;
+      for (let g = 0; g < G; g++) {
+        let ints = 0;
+        let xs = 0;
+        for (let k = g * group; k < (g + 1) * group; k++) {
+          ints += d[Math.floor((r * cols + k) / QB)] * q[k] * Math.abs(xq[r * cols + k]);
+          xs += Math.abs(x[r * cols + k]);
+        }
+        bound += Math.abs(s[g]) * ints + Math.abs(b[g]) * xs;
+      }
+      budget[r * rows + n] = bound;
+    }
+  return { y, budget };
+}
+
+/**
+ * Asserts that 1 and 2 threads give identical bits for each M, and that rows [500, 1400) through
+ * the native slice_rows equal the same rows of the whole (spec needs 1400 rows: enough that the
+ * pool splits them, blocks of >= 2^18 multiply-adds in qlinear.cc).
+ */
+export function expectThreadInvariance(spec: QLinearSpec, batches: number[]): void {
+  const rows = spec.rows;
+  for (const M of batches) {
+    const x = makeX(M, spec.cols, 5 + M);
+    const one = qlinearForward(spec, x, M, 1);
+    const two = qlinearForward(spec, x, M, 2);
+    expect(firstBitDifference(one, two)).toBe(-1);
+    const part = qlinearForwardRows(spec, x, M, 500, 1400, 2);
+    for (let m = 0; m < M; m++) {
+      expect(firstBitDifference(part.subarray(m * 900, (m + 1) * 900), one.subarray(m * rows + 500, m * rows + 1400))).toBe(-1);
+    }
+  }
 }

@@ -1,6 +1,6 @@
 /**
- * The engine's linear kernels against the plain reference (our dequantizer + float64 matmul) for
- * every weight format, on both kernel paths (run-time selected SIMD and the portable fallback), and
+ * The engine's linear kernels with float32 activations against the plain reference (our
+ * dequantizer + float64 matmul) for every weight format, on both kernel paths (run-time selected SIMD and the portable fallback), and
  * the numerics contract: a row's output is bit-identical alone or inside a batch, and with 1 or 2
  * threads.
  */
@@ -9,12 +9,18 @@ import {
   kernelIsa,
   qlinearBytes,
   qlinearForward,
-  qlinearForwardRows,
   qlinearRow,
   readBandwidthRuns,
   setScalarKernels,
 } from '../../src/runtime/engine/kernels';
-import { allCases, firstBitDifference, makeWeight, makeX, referenceMatmul, type KernelCase } from './kernel-cases';
+import { allCases, expectThreadInvariance, firstBitDifference, makeWeight as makeAnyWeight, makeX, referenceMatmul, type KernelCase } from './kernel-cases';
+
+// These tests are the float32-activation mode (q8 mode: kernels-q8.test.ts).
+function makeWeight(c: KernelCase, rows: number, cols: number, seed: number): ReturnType<typeof makeAnyWeight> {
+  const made = makeAnyWeight(c, rows, cols, seed);
+  if (c.format === 'affine') made.spec.activations = 'f32';
+  return made;
+}
 
 /** |native - float64 reference| <= TOL * sum_k (|w_k| + max|w| of k's group) |x_k| (kernel-cases.ts). */
 const TOL = 1e-5;
@@ -63,21 +69,8 @@ describe.each(PATHS)('%s kernels', (path) => {
   });
 
   test.each(CASES.map((c) => [c.label, c] as const))('%s: 1 and 2 threads give identical bits', (_l, c) => {
-    // Enough rows that the pool splits them (blocks of >= 2^18 multiply-adds, qlinear.cc).
-    const rows = 1400;
-    const cols = colsFor(c);
-    if (!threadWeights.has(c.label)) threadWeights.set(c.label, makeWeight(c, rows, cols, 11));
-    const { spec } = threadWeights.get(c.label) as ReturnType<typeof makeWeight>;
-    for (const M of [1, 3]) {
-      const x = makeX(M, cols, 5 + M);
-      const one = qlinearForward(spec, x, M, 1);
-      const two = qlinearForward(spec, x, M, 2);
-      expect(firstBitDifference(one, two)).toBe(-1);
-      const part = qlinearForwardRows(spec, x, M, 500, 1400, 2);
-      for (let m = 0; m < M; m++) {
-        expect(firstBitDifference(part.subarray(m * 900, (m + 1) * 900), one.subarray(m * rows + 500, m * rows + 1400))).toBe(-1);
-      }
-    }
+    if (!threadWeights.has(c.label)) threadWeights.set(c.label, makeWeight(c, 1400, colsFor(c), 11));
+    expectThreadInvariance((threadWeights.get(c.label) as ReturnType<typeof makeWeight>).spec, [1, 3]);
   });
 });
 

@@ -2,16 +2,17 @@
  * Artifact layouts users already have (other tools' conventions), native vs reference: the MTP sidecar at
  * `mtp/weights.safetensors` without `mlx_lm_extra_tensors`, a qwen3_5 config.json flattened (no
  * `text_config`, which mlx-lm's `ModelArgs.from_dict` accepts), and only `quantization_config` (no
- * `quantization` key). Both engines must load the head and agree as in native-vs-reference.test.ts.
+ * `quantization` key). Both engines must load the head and agree as in native-vs-reference.test.ts, in
+ * both activation modes.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadPair } from './engine-pair';
+import { ACTIVATION_MODES } from '../../src/runtime/engine/activations';
 import { WEIGHT_FORMATS, formatArtifact, type FixtureVariant } from '../support/format-artifacts';
-import { rowRelErr } from '../support/rel-err';
+import { checkRows, newStats, tolFor } from './row-check';
 import { editConfig, tempDir } from './engine-artifacts';
 
-const TOL = 2e-5;
 const tmp = tempDir('layouts');
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -35,11 +36,13 @@ const EDITS: [string, FixtureVariant, string, (dir: string) => void][] = [
   }],
 ];
 
-test.each(EDITS)('%s', async (_name, variant, formatId, edit) => {
-  const dir = path.join(tmp, `${variant}-${formatId}`);
+const CASES = EDITS.flatMap(([name, variant, formatId, edit]) => ACTIVATION_MODES.map((m) => [name, variant, formatId, m, edit] as const));
+
+test.each(CASES)('%s (%s %s, %s activations)', async (_name, variant, formatId, mode, edit) => {
+  const dir = path.join(tmp, `${variant}-${formatId}-${mode}`);
   fs.cpSync(await formatArtifact(variant, WEIGHT_FORMATS.find((f) => f.id === formatId)!), dir, { recursive: true });
   edit(dir);
-  const { native, ref, close } = await loadPair(dir);
+  const { native, ref, close } = await loadPair(dir, mode);
   try {
     expect(ref.info.hasMtp).toBe(true);
     expect(native.info.hasMtp).toBe(true);
@@ -48,12 +51,13 @@ test.each(EDITS)('%s', async (_name, variant, formatId, edit) => {
     const sr = ref.newSession();
     const a = await sn.forward(prompt);
     const b = await sr.forward(prompt);
-    expect(rowRelErr(a.logits, b.logits, ref.info.vocabSize)).toBeLessThan(TOL);
+    const stats = newStats();
+    checkRows('trunk logits', a.logits, b.logits, ref.info.vocabSize, 0, sr.firstUndetermined(), stats, tolFor(mode));
     const H = ref.info.hiddenSize;
     const rows = b.hiddenPost.slice(0, 5 * H);
     const m = await sn.mtpForward(rows, prompt.slice(1));
     const r = await sr.mtpForward(rows, prompt.slice(1));
-    expect(rowRelErr(m.logits, r.logits, ref.info.vocabSize)).toBeLessThan(TOL);
+    checkRows('MTP logits', m.logits, r.logits, ref.info.vocabSize, 0, sr.firstMtpUndetermined(), stats, tolFor(mode));
   } finally {
     close();
   }

@@ -34,11 +34,18 @@ export class RefWeights {
     if (!t) throw new Error(`reference: tensor '${name}' is missing`);
     if (expert === undefined) {
       if (t.shape.length !== 2) throw new Error(`reference: '${name}' has shape [${t.shape}], expected 2-D`);
-      return { rows: t.shape[0], cols: t.shape[1], data: t.data };
+      return { rows: t.shape[0], cols: t.shape[1], data: t.data, q8: t.q8 };
     }
     if (t.shape.length !== 3) throw new Error(`reference: '${name}' has shape [${t.shape}], expected [E, out, in]`);
     const [, rows, cols] = t.shape;
-    return { rows, cols, data: t.data.subarray(expert * rows * cols, (expert + 1) * rows * cols) };
+    const n = rows * cols;
+    const mat: Mat = { rows, cols, data: t.data.subarray(expert * n, (expert + 1) * n) };
+    if (t.q8) {
+      const ng = n / t.q8.groupSize;
+      const { codes, scales, biases, groupSize } = t.q8;
+      mat.q8 = { codes: codes.subarray(expert * n, (expert + 1) * n), scales: scales.subarray(expert * ng, (expert + 1) * ng), biases: biases.subarray(expert * ng, (expert + 1) * ng), groupSize };
+    }
+    return mat;
   }
 }
 

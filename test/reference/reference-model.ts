@@ -16,10 +16,11 @@ import type {
   MtpResult,
 } from '../../src/runtime/engine/types';
 import type { KvCache } from './attention';
-import { linear, rmsNorm, row, type Vec } from './ops';
+import { linear, q8Undetermined, rmsNorm, row, type Vec } from './ops';
 import { parseReferenceConfig, type ReferenceConfig } from './reference-config';
 import { RefWeights, attentionMixer, decoderLayer, gdnMixer, newGdnState, type GdnState } from './reference-layers';
 import { loadReferenceWeights } from './reference-weights';
+import { resolveActivations, type ActivationMode } from '../../src/runtime/engine/activations';
 
 /** Snapshots are kept for forwards of at most this many tokens (types.ts `maxRollback`). */
 export const MAX_ROLLBACK = 8;
@@ -76,6 +77,9 @@ export class ReferenceSession implements InferenceSession {
   private gdn = new Map<number, GdnState>();
   private mtpKv: KvCache = { keys: [], values: [] };
   private pos = 0;
+  /** Positions / MTP slots whose q8 codes were not all determined by the math (see ops.ts Q8_UNDETERMINED). */
+  private undetermined: number[] = [];
+  private mtpUndetermined: number[] = [];
   /** Start of the last forward and the GDN states after each of its tokens (index i = after token i). */
   private last: { start: number; count: number; snaps: Map<number, GdnState>[] } | undefined;
 
@@ -109,6 +113,21 @@ export class ReferenceSession implements InferenceSession {
     this.mtpKv = { keys: [], values: [] };
     this.pos = 0;
     this.last = undefined;
+    this.undetermined = [];
+    this.mtpUndetermined = [];
+  }
+
+  /**
+   * q8 mode: the first trunk position (MTP slot) from which an engine computing in float32 may
+   * legitimately round an int8 activation code the other way (Infinity = none in the current state).
+   * A position's rows and every later one depend on it (KV cache, GDN state); rollback forgets it.
+   */
+  firstUndetermined(): number {
+    return Math.min(Infinity, ...this.undetermined);
+  }
+
+  firstMtpUndetermined(): number {
+    return Math.min(Infinity, ...this.mtpUndetermined);
   }
 
   /** One token through the trunk at the current position; returns the hidden state before the final norm. */
@@ -138,11 +157,13 @@ export class ReferenceSession implements InferenceSession {
     const post: Vec[] = [];
     const logits: Vec[] = [];
     for (let t = 0; t < m; t++) {
+      const before = q8Undetermined.count;
       const h = this.step(tokens[t]);
       const hn = rmsNorm(h, w.vec('model.norm.weight'), c.eps);
       pre.push(h);
       post.push(hn);
       if (opts.logits !== 'none' && (opts.logits !== 'last' || t === m - 1)) logits.push(this.model.lmHead(hn));
+      if (q8Undetermined.count !== before) this.undetermined.push(start + t);
       if (m <= MAX_ROLLBACK) snaps.push(new Map([...this.gdn].map(([i, s]) => [i, cloneGdn(s)])));
     }
     this.last = { start, count: m, snaps };
@@ -164,6 +185,7 @@ export class ReferenceSession implements InferenceSession {
       cache.values.length = position;
     }
     this.pos = position;
+    this.undetermined = this.undetermined.filter((p) => p < position);
   }
 
   async mtpForward(hidden: Float32Array, tokens: ArrayLike<number>, opts: ForwardOptions = {}): Promise<MtpResult> {
@@ -176,6 +198,7 @@ export class ReferenceSession implements InferenceSession {
     const out: Vec[] = [];
     const logits: Vec[] = [];
     for (let i = 0; i < m; i++) {
+      const before = q8Undetermined.count;
       // fc([pre_fc_norm_embedding(embed(token)), pre_fc_norm_hidden(hidden)]): embedding first.
       const e = rmsNorm(this.model.embed(tokens[i]), w.vec('mtp.pre_fc_norm_embedding.weight'), c.eps);
       const hh = rmsNorm(hidden.subarray(i * c.hidden, (i + 1) * c.hidden), w.vec('mtp.pre_fc_norm_hidden.weight'), c.eps);
@@ -188,6 +211,7 @@ export class ReferenceSession implements InferenceSession {
       const y = rmsNorm(x, w.vec('mtp.norm.weight'), c.eps);
       out.push(y);
       if (opts.logits !== 'none' && (opts.logits !== 'last' || i === m - 1)) logits.push(this.model.lmHead(y));
+      if (q8Undetermined.count !== before) this.mtpUndetermined.push(slot);
     }
     return { logits: flat(logits, c.vocab), hidden: flat(out, c.hidden) };
   }
@@ -198,11 +222,15 @@ export class ReferenceSession implements InferenceSession {
     }
     this.mtpKv.keys.length = position;
     this.mtpKv.values.length = position;
+    this.mtpUndetermined = this.mtpUndetermined.filter((p) => p < position);
   }
 }
 
-/** Loads an MLX artifact folder into the reference engine. */
-export async function loadReferenceModel(artifactDir: string): Promise<InferenceModel> {
-  const { config, weights, bytesPerToken } = await loadReferenceWeights(artifactDir);
+/**
+ * Loads an MLX artifact folder into the reference engine. `activations` as the native engine's option
+ * (default the same: MTPKIT_ACTIVATIONS or q8): q8 applies linears over affine weights to int8 activations.
+ */
+export async function loadReferenceModel(artifactDir: string, opts: { activations?: ActivationMode } = {}): Promise<ReferenceModel> {
+  const { config, weights, bytesPerToken } = await loadReferenceWeights(artifactDir, resolveActivations(opts.activations));
   return new ReferenceModel(parseReferenceConfig(config), new RefWeights(weights), bytesPerToken);
 }

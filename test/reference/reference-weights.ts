@@ -16,11 +16,16 @@ import { SafetensorsFile } from '../../src/safetensors/reader';
 import { numel, type TensorInfo } from '../../src/safetensors/types';
 import { dequantizeToF32 } from '../../src/quant/kernels/dequantize';
 import type { QuantMode } from '../../src/quant/kernels/types';
+import { unpackCodes, wordsOf } from '../../src/quant/kernels/pack';
 import { bf16ToF32, f16ToF32 } from '../../src/numeric/float-bits';
+import type { ActivationMode } from '../../src/runtime/engine/activations';
+import type { AffineCodes } from './ops';
 
 export interface RefTensor {
   shape: number[];
   data: Float64Array;
+  /** q8 mode, affine weights only: the stored codes, scales and biases the q8 linear applies. */
+  q8?: AffineCodes;
 }
 
 export interface QuantSpec {
@@ -88,7 +93,7 @@ interface Store {
   sidecar: boolean;
 }
 
-async function loadStore(store: Store, config: Json, out: Map<string, RefTensor>, bytes: Map<string, number>): Promise<void> {
+async function loadStore(store: Store, config: Json, out: Map<string, RefTensor>, bytes: Map<string, number>, activations: ActivationMode): Promise<void> {
   for (const [name, info] of store.tensors) {
     bytes.set(name, info.byteLength);
     if (name.endsWith('.scales') || name.endsWith('.biases')) continue;
@@ -117,7 +122,16 @@ async function loadStore(store: Store, config: Json, out: Map<string, RefTensor>
     );
     const shape = [...info.shape];
     shape[shape.length - 1] = (shape[shape.length - 1] * 32) / spec.bits;
-    out.set(canonical, { shape, data: Float64Array.from(values) });
+    const t: RefTensor = { shape, data: Float64Array.from(values) };
+    if (activations === 'q8' && spec.mode === 'affine' && biases) {
+      t.q8 = {
+        codes: unpackCodes(wordsOf(await store.read(name)), spec.bits, values.length),
+        scales: decodeFloat(await store.read(`${m}.scales`), scales),
+        biases: decodeFloat(await store.read(`${m}.biases`), biases),
+        groupSize: spec.groupSize,
+      };
+    }
+    out.set(canonical, t);
   }
 }
 
@@ -150,13 +164,13 @@ function trunkBytesPerToken(config: Json, bytes: Map<string, number>): number {
   return Math.round(total);
 }
 
-export async function loadReferenceWeights(dir: string): Promise<{ config: Json; weights: Map<string, RefTensor>; bytesPerToken: number }> {
+export async function loadReferenceWeights(dir: string, activations: ActivationMode): Promise<{ config: Json; weights: Map<string, RefTensor>; bytesPerToken: number }> {
   const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as Json;
   const weights = new Map<string, RefTensor>();
   const bytes = new Map<string, number>();
   const ckpt = await Checkpoint.open(dir);
   try {
-    await loadStore({ tensors: ckpt.tensors, read: (n) => ckpt.readTensor(n), sidecar: false }, config, weights, bytes);
+    await loadStore({ tensors: ckpt.tensors, read: (n) => ckpt.readTensor(n), sidecar: false }, config, weights, bytes, activations);
   } finally {
     await ckpt.close();
   }
@@ -164,7 +178,7 @@ export async function loadReferenceWeights(dir: string): Promise<{ config: Json;
   if (side && !ckpt.shards.some((s) => path.join(dir, s) === side)) {
     const f = await SafetensorsFile.open(side);
     try {
-      await loadStore({ tensors: f.tensors, read: (n) => f.readTensor(n), sidecar: true }, config, weights, new Map());
+      await loadStore({ tensors: f.tensors, read: (n) => f.readTensor(n), sidecar: true }, config, weights, new Map(), activations);
     } finally {
       await f.close();
     }

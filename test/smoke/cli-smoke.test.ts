@@ -15,16 +15,19 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const contractOf = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'mtplx_runtime.json'), 'utf8'));
 
-test('convert --smoke records a passing contract; smoke --json prints one document; bad depths exit 2', async () => {
+test('convert --smoke records a passing contract (and the activation mode); smoke --json prints one document; bad depths or mode exit 2', async () => {
   const art = path.join(root, 'art');
   const r = await runCli(['convert', path.join(root, 'src'), art, '--policy', 'uniform', '--smoke', '--smoke-max-tokens', '8', '--threads', '1', '--json']);
   expect(r.code).toBe(0);
   expect(JSON.parse(r.stdout).smoke.status).toBe('passed');
   expect(contractOf(art).exactness_baseline.status).toBe('passed');
+  expect(contractOf(art).verified_on.activations).toBe('q8');
+  expect(fs.readFileSync(path.join(art, 'README.md'), 'utf8')).toMatch(/q8 activations/);
 
-  const s = await runCli(['smoke', art, '--max-tokens', '8', '--depths', '2,1', '--threads', '1', '--json', '--no-write']);
+  const s = await runCli(['smoke', art, '--max-tokens', '8', '--depths', '2,1', '--threads', '1', '--json', '--no-write', '--activations', 'f32']);
   expect(s.code).toBe(0);
   const doc = JSON.parse(s.stdout);
+  expect(doc.engine.activations).toBe('f32');
   expect(doc.depths.map((d: { depth: number }) => d.depth)).toEqual([1, 2]);
   expect(doc.depths[0].acceptanceByPosition[0]).toBeGreaterThanOrEqual(0.9);
 
@@ -33,6 +36,9 @@ test('convert --smoke records a passing contract; smoke --json prints one docume
   expect(table.stdout).toMatch(/result: +PASSED/);
 
   expect((await runCli(['smoke', art, '--depths', '0,9'])).code).toBe(2);
+  const badMode = await runCli(['smoke', art, '--activations', 'int4']);
+  expect(badMode.code).toBe(2);
+  expect(badMode.stderr).toMatch(/--activations takes q8 or f32.*'int4'/);
 
   const file = path.join(root, 'prompts.txt');
   fs.writeFileSync(file, 'int main(void) {\nOnce upon a time\n');

@@ -36,7 +36,7 @@ function report(status: SmokeStatus, verdict: SmokeReport['verdict']): SmokeRepo
     arTokS: 10,
     depths: [{ depth: 1, identity: status !== 'fail_exactness', matches: 1, acceptanceByPosition: [0.9], draftAcceptance: 0.9, meanAcceptedLength: 1.9, histogram: [1, 9], mtpTokS: 12, speedup: 1.2, collapsed: false }],
     verdict,
-    engine: { name: 'e', version: '0', cpu: 'c', threads: 1, platform: 'linux', arch: 'x64' },
+    engine: { name: 'e', version: '0', cpu: 'c', threads: 1, activations: 'q8', platform: 'linux', arch: 'x64' },
     seconds: 1,
   };
 }

@@ -27,7 +27,8 @@ function affine(bits: number, groupSize: number, dtype: TargetDType, mtpLayout: 
 
 /**
  * Every bit width, every group size and every scale dtype at least once (not the full product), the
- * three float modes, unquantized in each float dtype, and a mixed policy with per-module overrides.
+ * three float modes, unquantized in each float dtype, a mixed policy with per-module overrides (also with
+ * float16 scales and kept tensors, +fp16), and the default uniform 4/64 with float32 scales and tensors.
  * The two MTP layouts alternate. The fixtures' linears are 64 (or 128) wide, so with group 128 only
  * the 128-wide inputs are quantized and the rest stay float: both paths in one artifact.
  */
@@ -38,6 +39,7 @@ export const WEIGHT_FORMATS: readonly WeightFormat[] = [
   affine(2, 64, 'bfloat16', 'inline'),
   affine(3, 32, 'float16', 'sidecar'),
   affine(4, 64, 'bfloat16', 'sidecar'),
+  affine(4, 64, 'float32', 'sidecar'),
   affine(4, 128, 'float32', 'inline'),
   affine(5, 64, 'float16', 'inline'),
   affine(6, 128, 'bfloat16', 'sidecar'),
@@ -46,6 +48,7 @@ export const WEIGHT_FORMATS: readonly WeightFormat[] = [
   { id: 'mxfp8', policy: { spec: 'uniform', mode: 'mxfp8' }, dtype: 'bfloat16', mtpLayout: 'sidecar' },
   { id: 'nvfp4', policy: { spec: 'uniform', mode: 'nvfp4' }, dtype: 'float16', mtpLayout: 'inline' },
   { id: 'gdn8-speed4', policy: { spec: 'gdn8-speed4' }, dtype: 'bfloat16', mtpLayout: 'sidecar' },
+  { id: 'gdn8-speed4-fp16', policy: { spec: 'gdn8-speed4+fp16' }, dtype: 'bfloat16', mtpLayout: 'inline' },
 ];
 
 export const FIXTURES_DIR = path.join(__dirname, '..', '..', 'fixtures');

@@ -53,6 +53,12 @@ LoadPlan parse_plan(const Napi::Object& p) {
   Napi::Array files = p.Get("files").As<Napi::Array>();
   for (uint32_t i = 0; i < files.Length(); ++i) plan.files.push_back(files.Get(i).As<Napi::String>().Utf8Value());
   plan.threads = static_cast<int>(num(p, "threads"));
+  Napi::Value act = p.Get("activations");  // 'q8' (default) | 'f32'
+  if (!act.IsUndefined()) {
+    std::string a = act.IsString() ? act.As<Napi::String>().Utf8Value() : "";
+    if (a != "q8" && a != "f32") throw std::runtime_error("load plan: 'activations' must be 'q8' or 'f32'");
+    plan.act = a == "q8" ? engine::Activations::Q8 : engine::Activations::F32;
+  }
   Napi::Object c = p.Get("config").As<Napi::Object>();
   engine::ModelConfig& cfg = plan.cfg;
   cfg.arch = static_cast<engine::Arch>(num(c, "arch"));

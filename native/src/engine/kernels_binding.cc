@@ -7,7 +7,9 @@
 //     holds `copies` stacked copies of the timed matrix and call r uses copy r % copies, so a
 //     matrix smaller than the last-level cache is still read from memory)
 //   kernelsReadBandwidth(bytes, threads, repeat) -> {bytes, wall, cpu} (seconds per pass)
+//   kernelsQuantizeActivations(x: Float32Array, M, K) -> {xq: Int8Array [M*K], d: Float32Array [M*K/kQB]}
 //   kernelsSetScalar(on), kernelsIsa() -> 'avx2' | 'scalar'
+// spec.act (optional, affine only): 1 = int8 activations (q8 mode), 0 = float32.
 // The TS wrapper validates everything; here only what keeps memory accesses in bounds, reported as
 // JS exceptions.
 #include <napi.h>
@@ -89,6 +91,12 @@ bool parse_spec(Fail& fail, const Napi::Value& v, QLinear& q) {
   if (fmt < 0 || fmt > 6 || sdt < 0 || sdt > 2) return fail("spec.fmt / spec.sdt out of range"), false;
   q.fmt = WFormat(fmt);
   q.sdt = ScaleType(sdt);
+  Napi::Value act = o.Get("act");
+  if (!act.IsUndefined()) {
+    if (!act.IsNumber() || (act.As<Napi::Number>().Int32Value() != 0 && act.As<Napi::Number>().Int32Value() != 1))
+      return fail("spec.act must be 0 or 1"), false;
+    q.act = engine::Activations(act.As<Napi::Number>().Int32Value());
+  }
   if (q.rows < 1 || q.cols < 1) return fail("spec.rows / spec.cols must be positive"), false;
   bool quant = engine::detail::is_quantized(q.fmt);
   if (quant) {
@@ -254,6 +262,28 @@ Napi::Value ReadBandwidth(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value QuantizeActivations(const Napi::CallbackInfo& info) {
+  Fail fail{info.Env()};
+  if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsNumber() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    fail("expected (x: Float32Array, M, K)");
+    return info.Env().Undefined();
+  }
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>();
+  int64_t M = info[1].As<Napi::Number>().Int64Value(), K = info[2].As<Napi::Number>().Int64Value();
+  if (M < 1 || K < engine::kQB || K % engine::kQB || int64_t(x.ElementLength()) != M * K) {
+    fail("x must hold M * K floats, K a positive multiple of the block size");
+    return info.Env().Undefined();
+  }
+  Napi::Int8Array xq = Napi::Int8Array::New(info.Env(), size_t(M * K));
+  Napi::Float32Array d = Napi::Float32Array::New(info.Env(), size_t(M * K / engine::kQB));
+  engine::quantize_activations(x.Data(), M, K, xq.Data(), d.Data());
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("xq", xq);
+  out.Set("d", d);
+  return out;
+}
+
 Napi::Value SetScalar(const Napi::CallbackInfo& info) {
   engine::qlinear_force_scalar(info.Length() > 0 && info[0].ToBoolean().Value());
   return info.Env().Undefined();
@@ -270,7 +300,8 @@ void InitEngineKernels(Napi::Env env, Napi::Object exports) {
   } kFns[] = {{"kernelsQlinearForward", QlinearForward}, {"kernelsQlinearRow", QlinearRow},
               {"kernelsQlinearBytes", QlinearBytes},     {"kernelsTimeForward", TimeForward},
               {"kernelsReadBandwidth", ReadBandwidth},   {"kernelsSetScalar", SetScalar},
-              {"kernelsIsa", Isa}};
+              {"kernelsIsa", Isa},
+              {"kernelsQuantizeActivations", QuantizeActivations}};
   for (const auto& f : kFns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
 }
 

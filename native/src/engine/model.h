@@ -62,6 +62,7 @@ struct LoadPlan {
   ModelConfig cfg;
   std::map<std::string, TensorRef> tensors;  // by canonical name (module path + suffix)
   std::map<std::string, LinearRef> linears;  // by canonical module path
+  Activations act = Activations::Q8;          // activations of every affine linear (plan field `activations`)
 };
 
 struct AttnWeights {

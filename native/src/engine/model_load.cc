@@ -59,6 +59,7 @@ class Builder {
     q.rows = r.rows;
     q.cols = r.cols;
     q.sdt = r.sdt;
+    q.act = plan_.act;
     q.w = ptr(r.w);
     if (!r.scales.empty()) q.scales = ptr(r.scales);
     if (!r.biases.empty()) q.biases = ptr(r.biases);

@@ -20,28 +20,31 @@ const float kE2M1[16] = {0.f, 0.5f, 1.f, 1.5f, 2.f, 3.f, 4.f, 6.f, -0.f, -0.5f, 
 // Codes of one group starting at a word boundary (g*bits is a multiple of 32): MLX's packing
 // (ml-explore/mlx mlx/backend/common/quantized.h: each row one little-endian bit stream, code i at
 // stream bits [i*bits, (i+1)*bits), codes of 3/5/6 bits straddling word boundaries).
-void unpack_codes(const uint8_t* p, int bits, int g, float* out) {
+template <class T>
+void unpack_codes(const uint8_t* p, int bits, int g, T* out) {
   const uint32_t mask = (1u << bits) - 1u;
   if (bits == 8) {
-    for (int i = 0; i < g; ++i) out[i] = float(p[i]);
+    for (int i = 0; i < g; ++i) out[i] = T(p[i]);
   } else if (bits == 4) {
     for (int i = 0; i < g / 2; ++i) {
-      out[2 * i] = float(p[i] & 15u);
-      out[2 * i + 1] = float(p[i] >> 4);
+      out[2 * i] = T(p[i] & 15u);
+      out[2 * i + 1] = T(p[i] >> 4);
     }
   } else if (bits == 2) {
     for (int i = 0; i < g / 4; ++i)
-      for (int j = 0; j < 4; ++j) out[4 * i + j] = float((p[i] >> (2 * j)) & 3u);
+      for (int j = 0; j < 4; ++j) out[4 * i + j] = T((p[i] >> (2 * j)) & 3u);
   } else {
     for (int i = 0; i < g; ++i) {
       int bit = i * bits;
       int wi = bit >> 5, sh = bit & 31;
       uint64_t win = load_u32(p + 4 * wi);
       if (sh + bits > 32) win |= uint64_t(load_u32(p + 4 * (wi + 1))) << 32;
-      out[i] = float(uint32_t(win >> sh) & mask);
+      out[i] = T(uint32_t(win >> sh) & mask);
     }
   }
 }
+template void unpack_codes<float>(const uint8_t*, int, int, float*);
+template void unpack_codes<uint8_t>(const uint8_t*, int, int, uint8_t*);
 
 namespace {
 
@@ -111,6 +114,14 @@ bool cpu_has_avx2() {
 #endif
 
 }  // namespace
+
+bool use_simd() {
+#if defined(__x86_64__)
+  return !force_scalar() && cpu_has_avx2();
+#else
+  return false;
+#endif
+}
 
 void scalar_group_sums(const QLinear& w, CallData& cd) {
   if (w.fmt != WFormat::Affine) return;
@@ -221,12 +232,7 @@ void qlinear_row(const QLinear& w, int64_t row, float* out) {
 
 void qlinear_force_scalar(bool on) { g_force_scalar.store(on ? 1 : 0, std::memory_order_relaxed); }
 
-const char* qlinear_isa() {
-#if defined(__x86_64__)
-  if (!force_scalar() && cpu_has_avx2()) return "avx2";
-#endif
-  return "scalar";
-}
+const char* qlinear_isa() { return use_simd() ? "avx2" : "scalar"; }
 
 void qlinear_forward(const QLinear& w, const float* x, int64_t M, float* y, ThreadPool* pool) {
   if (M <= 0 || w.rows <= 0) return;
@@ -234,13 +240,22 @@ void qlinear_forward(const QLinear& w, const float* x, int64_t M, float* y, Thre
   cd.x = x;
   cd.M = M;
   RowKernel kernel = nullptr;
+  const bool q8 = w.fmt == WFormat::Affine && w.act == Activations::Q8;
+  if (q8) q8_prepare(w, cd);
 #if defined(__x86_64__)
-  if (!force_scalar() && cpu_has_avx2()) {
-    kernel = avx2_kernel(w);
-    if (kernel) avx2_prepare(w, cd);
+  if (use_simd()) {
+    if (q8) {
+      kernel = avx2_q8_kernel(w);
+      avx2_q8_prepare(w, cd);
+    } else {
+      kernel = avx2_kernel(w);
+      if (kernel) avx2_prepare(w, cd);
+    }
   }
 #endif
-  if (!kernel) {
+  if (!kernel && q8) {
+    kernel = scalar_q8_rows;
+  } else if (!kernel) {
     kernel = scalar_rows;
     scalar_group_sums(w, cd);
   }

@@ -5,7 +5,11 @@
 // Numerics contract (the speculative-decoding greedy check relies on it): every output element is
 // summed in an order that depends only on the weight row and K, never on M (rows in the batch) nor on
 // the thread count, so a token's logits are bit-identical alone, inside a verify batch or inside a
-// prefill chunk.
+// prefill chunk. In q8 mode (affine weights, Activations::Q8) each row of x is first quantized on its
+// own (quantize_activations: per block of kQB elements, int8 codes and one float step d, exactly as
+// src/numeric/q8-activations.ts), the per-block integer dot products of codes are exact, and only the
+// float combination y = sum_g s_g * sum_{j in g} d_j * I_j + sum_g b_g * sum_{k in g} x_k has an
+// order, again fixed by the weight row and K alone.
 #pragma once
 #include <cstdint>
 
@@ -16,6 +20,13 @@ class ThreadPool;
 
 enum class WFormat : int { F32 = 0, F16 = 1, BF16 = 2, Affine = 3, MXFP4 = 4, MXFP8 = 5, NVFP4 = 6 };
 enum class ScaleType : int { BF16 = 0, F16 = 1, F32 = 2 };
+// Activations of an affine layer: float32 as given, or int8 per block of kQB (llama.cpp's Q8_0 idea,
+// ggml-org/llama.cpp ggml/src/ggml-quants.c quantize_row_q8_0). Other formats always use F32.
+enum class Activations : int { F32 = 0, Q8 = 1 };
+
+// Elements per activation block in q8 mode: the one place the native side names it (the TS
+// reference has its own, src/numeric/q8-activations.ts QB). Every affine K is a multiple of it.
+constexpr int kQB = 32;
 
 // One [rows, cols] weight (out_features x in_features). Stacked MoE experts [E, N, K] are one
 // QLinear with rows = E*N; slice_rows() takes one expert.
@@ -28,6 +39,7 @@ struct QLinear {
   const void* scales = nullptr;  // affine: sdt [rows, cols/group]; fp modes: uint8 [rows, cols/group]
   const void* biases = nullptr;  // affine only: sdt [rows, cols/group]
   ScaleType sdt = ScaleType::BF16;
+  Activations act = Activations::F32;  // affine only
 };
 
 // Rows [r0, r1) of w as a QLinear of their own (pointer arithmetic only).
@@ -36,6 +48,12 @@ QLinear slice_rows(const QLinear& w, int64_t r0, int64_t r1);
 // y[m*rows + n] = sum_k W[n,k] * x[m*cols + k], for m < M and n < rows; fp32 accumulation.
 // Reads every weight block once for all M rows. pool may be null (runs on the caller's thread).
 void qlinear_forward(const QLinear& w, const float* x, int64_t M, float* y, ThreadPool* pool);
+
+// Q8 row quantizer: x [M, K] (K a multiple of kQB) -> xq [M, K] int8 codes and d [M, K / kQB] steps.
+// amax = max |x| over the block, d = amax / 127 (float division), xq = round-half-even(x / d) clamped
+// to +-127; d = 0 gives zero codes; a block holding NaN / Inf gets d = NaN and zero codes, so every
+// output it touches is NaN. The SIMD and portable versions give identical bits.
+void quantize_activations(const float* x, int64_t M, int64_t K, int8_t* xq, float* d);
 
 // Dequantizes row `row` of w into out[cols] (embedding lookup, tied LM head rows).
 void qlinear_row(const QLinear& w, int64_t row, float* out);

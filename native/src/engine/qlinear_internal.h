@@ -69,27 +69,63 @@ inline float fp_scale(const QLinear& w, uint32_t byte) {
 // Data prepared once per qlinear_forward and shared by all threads: sums of x over each
 // quantization group (affine: y += s*dot(q,x) + b*sum(x)), and a code-order copy of x for SIMD
 // kernels that unpack several codes per byte (see qlinear_avx2.cc).
+// In q8 mode the activation codes and steps are made here too, once per call.
 struct CallData {
   const float* x = nullptr;
   int64_t M = 0;
   std::vector<float> xsum;  // [M, groups]
   std::vector<float> xperm;  // [M, cols] or empty
+  // q8 mode (qlinear_q8.cc, qlinear_q8_avx2.cc)
+  std::vector<int8_t> xq;      // [M, cols] codes in natural order
+  std::vector<float> xd;       // [M, cols / kQB] steps
+  std::vector<int8_t> xqp;     // SIMD: [M, chunked cols] codes in the order the kernel unpacks weights
+  std::vector<int16_t> xq16;   // SIMD 8-bit: [M, cols] codes widened to int16
+  std::vector<float> dv;       // SIMD: [M, chunks, 8] the step of each int32 lane's block
 };
 
 // Row-range kernels: y[m*w.rows + n] for n in [r0, r1), all m.
 using RowKernel = void (*)(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_t r1);
 
-// Codes (as floats) of one group of an affine row; the group starts at a word boundary.
-void unpack_codes(const uint8_t* p, int bits, int g, float* out);
+// Codes of one group of an affine row (as floats or as bytes); the group starts at a word boundary.
+template <class T>
+void unpack_codes(const uint8_t* p, int bits, int g, T* out);
+extern template void unpack_codes<float>(const uint8_t*, int, int, float*);
+extern template void unpack_codes<uint8_t>(const uint8_t*, int, int, uint8_t*);
+
+// True when qlinear_forward uses the SIMD kernels (not pinned to scalar, CPU has AVX2+FMA+F16C).
+bool use_simd();
 
 // Portable kernels (qlinear.cc).
 void scalar_rows(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_t r1);
 void scalar_group_sums(const QLinear& w, CallData& cd);
 
+// q8 mode: one group's sum_j d_j * I_j, blocks in order, I_j = sum codes * xq (an exact int32:
+// |I_j| <= kQB * 255 * 127). codes, xq start at the group, xd at its first block.
+inline float q8_group_sum(const uint8_t* codes, const int8_t* xq, const float* xd, int g) {
+  float gs = 0.f;
+  for (int b = 0; b < g; b += kQB) {
+    int32_t I = 0;
+    for (int i = 0; i < kQB; ++i) I += int32_t(codes[b + i]) * xq[b + i];
+    gs += xd[b / kQB] * float(I);
+  }
+  return gs;
+}
+
+// q8 mode (qlinear_q8.cc): the portable row quantizer over n blocks of kQB, the portable kernel,
+// and the per-call preparation both paths share (codes, steps, sums of x).
+void scalar_quantize_blocks(const float* x, int64_t nblocks, int8_t* xq, float* d);
+void scalar_q8_rows(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_t r1);
+void q8_prepare(const QLinear& w, CallData& cd);
+
 #if defined(__x86_64__)
 // AVX2+FMA+F16C kernels (qlinear_avx2.cc); null when the format has no SIMD kernel.
 RowKernel avx2_kernel(const QLinear& w);
 void avx2_prepare(const QLinear& w, CallData& cd);
+// q8 mode (qlinear_q8_avx2.cc): the same quantizer bit for bit, the affine q8 kernels, and their
+// per-call layouts of the codes (after q8_prepare).
+void avx2_quantize_blocks(const float* x, int64_t nblocks, int8_t* xq, float* d);
+RowKernel avx2_q8_kernel(const QLinear& w);
+void avx2_q8_prepare(const QLinear& w, CallData& cd);
 #endif
 
 }  // namespace detail

@@ -4,6 +4,7 @@
  * position and tokens per cycle.
  */
 import type { InferenceModel } from '../../runtime/engine/types';
+import type { ActivationMode } from '../../runtime/engine/activations';
 import type { SamplingOptions } from '../../runtime/sampling';
 import type { TextCodec } from '../../runtime/text/tokenizer';
 import { TextStream } from '../../runtime/generate';
@@ -15,6 +16,8 @@ export interface RunMtpInput {
   dir: string;
   artifact: string;
   model: InferenceModel;
+  /** The mode the model was loaded with (reported with --json). */
+  activations: ActivationMode;
   prompt: number[];
   maxTokens: number;
   depth: number;
@@ -46,7 +49,7 @@ export async function runMtp(i: RunMtpInput): Promise<void> {
   const m = r.metrics;
   const decodeTokS = ((r.tokens.length - 1) * 1000) / Math.max(r.decodeMs, 1e-9);
   if (i.json) {
-    printJson({ artifact: i.artifact, model: i.model.info, promptIds: i.prompt, ids, text: i.codec ? i.codec.decode(ids) : null, stop, mtp: { wiring, ...m }, timings: { loadSeconds: i.loadSeconds, prefillSeconds: r.prefillMs / 1000, decodeSeconds: r.decodeMs / 1000, decodeTokensPerSecond: decodeTokS } });
+    printJson({ artifact: i.artifact, model: i.model.info, activations: i.activations, promptIds: i.prompt, ids, text: i.codec ? i.codec.decode(ids) : null, stop, mtp: { wiring, ...m }, timings: { loadSeconds: i.loadSeconds, prefillSeconds: r.prefillMs / 1000, decodeSeconds: r.decodeMs / 1000, decodeTokensPerSecond: decodeTokS } });
     return;
   }
   process.stdout.write('\n');

@@ -11,9 +11,11 @@ import { loadTokenizer, type TextCodec } from '../../runtime/text/tokenizer';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
 import { formatBytes, printJson } from '../output';
 import { parseThreads } from '../option-values';
+import { activationsOption, type ActivationsArgs } from '../activations-option';
+import { resolveActivations } from '../../runtime/engine/activations';
 import { runMtp } from './run-mtp';
 
-interface RunArgs extends HubArgs {
+interface RunArgs extends HubArgs, ActivationsArgs {
   artifact: string;
   prompt?: string;
   ids?: string;
@@ -59,7 +61,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
   describe: 'generate text from an MLX artifact with the bundled CPU engine (streams the text, then prefill and decode tok/s)',
   builder: (y) =>
     hubOptions(
-      y
+      activationsOption(y)
         .positional('artifact', { type: 'string', demandOption: true, describe: 'artifact folder, or org/name[@revision] on the Hub' })
         .option('prompt', { type: 'string', describe: 'prompt text (tokenized with the artifact tokenizer.json)' })
         .option('ids', { type: 'string', describe: 'prompt as comma-separated token ids (instead of --prompt)' })
@@ -81,6 +83,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (!Number.isInteger(a['max-tokens']) || a['max-tokens'] < 1) throw new InputError(`--max-tokens must be a positive integer, got ${a['max-tokens']}`, { field: 'max-tokens' });
     if (!Number.isInteger(a.seed) || a.seed < 0) throw new InputError(`--seed must be a non-negative integer, got ${a.seed}`, { field: 'seed' });
     if (a.mtp && !(Number.isInteger(a.depth) && a.depth >= 1 && a.depth <= 7)) throw new InputError(`--depth must be an integer from 1 to 7, got ${a.depth}`, { field: 'depth' });
+    const activations = resolveActivations(a.activations);
     const sampler = makeSampler({ temp: a.temp, topP: a['top-p'], topK: a['top-k'] }, a.seed);
     const hub = hubConfigFrom(a);
     const dir = await resolveArtifact(a.artifact, hub);
@@ -95,12 +98,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
     }
 
     const tLoad = Date.now();
-    const model = await loadModel(dir, { threads: a.threads, onProgress: loadProgress(!a.json) });
+    const model = await loadModel(dir, { threads: a.threads, activations, onProgress: loadProgress(!a.json) });
     const loadSeconds = (Date.now() - tLoad) / 1000;
     try {
       if (a.mtp) {
         const sampling = { temp: a.temp, topP: a['top-p'], topK: a['top-k'] };
-        await runMtp({ dir, artifact: a.artifact, model, prompt, maxTokens: a['max-tokens'], depth: a.depth, sampling, seed: a.seed, codec, json: a.json, loadSeconds });
+        await runMtp({ dir, artifact: a.artifact, model, activations, prompt, maxTokens: a['max-tokens'], depth: a.depth, sampling, seed: a.seed, codec, json: a.json, loadSeconds });
         return;
       }
       const session = model.newSession({ maxContext: prompt.length + a['max-tokens'] });
@@ -122,12 +125,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
         decodeTokensPerSecond: r.decodeForwards / Math.max(r.decodeSeconds, 1e-9),
       };
       if (a.json) {
-        printJson({ artifact: a.artifact, model: model.info, promptIds: prompt, ids: r.ids, text: codec ? codec.decode(r.ids) : null, stop: r.stop, timings });
+        printJson({ artifact: a.artifact, model: model.info, activations, promptIds: prompt, ids: r.ids, text: codec ? codec.decode(r.ids) : null, stop: r.stop, timings });
       } else {
         process.stdout.write('\n');
         process.stderr.write(
           `prompt: ${prompt.length} tokens, ${timings.prefillTokensPerSecond.toFixed(1)} tok/s | ` +
-            `decode: ${r.ids.length} tokens, ${r.decodeForwards ? timings.decodeTokensPerSecond.toFixed(1) : '-'} tok/s | stop: ${r.stop}\n`,
+            `decode: ${r.ids.length} tokens, ${r.decodeForwards ? timings.decodeTokensPerSecond.toFixed(1) : '-'} tok/s | stop: ${r.stop} | activations: ${activations}\n`,
         );
       }
     } finally {

@@ -13,8 +13,9 @@ import { renderSmoke } from '../../smoke/render';
 import { hubConfigFrom, hubOptions, type HubArgs } from '../hub-options';
 import { parseThreads } from '../option-values';
 import { printJson, printLines } from '../output';
+import { activationsOption, type ActivationsArgs } from '../activations-option';
 
-interface SmokeArgs extends HubArgs {
+interface SmokeArgs extends HubArgs, ActivationsArgs {
   artifact: string;
   prompts?: string;
   'max-tokens': number;
@@ -35,7 +36,7 @@ export const smokeCommand: CommandModule<object, SmokeArgs> = {
   describe: 'prove an MTP artifact: head audit, greedy identity and acceptance per draft depth, AR vs MTP tok/s; records the result in mtplx_runtime.json',
   builder: (y) =>
     hubOptions(
-      y
+      activationsOption(y)
         .positional('artifact', { type: 'string', demandOption: true, describe: 'artifact folder, or org/name[@revision] on the Hub' })
         .option('prompts', { type: 'string', describe: 'file of prompts (one per line, or a JSON array of strings) replacing the built-in set' })
         .option('max-tokens', { type: 'number', default: 64, describe: 'tokens generated per prompt' })
@@ -48,7 +49,7 @@ export const smokeCommand: CommandModule<object, SmokeArgs> = {
     const depths = parseDepths(a.depths);
     const local = fs.existsSync(a.artifact);
     const dir = await resolveArtifact(a.artifact, hubConfigFrom(a));
-    const report = await runSmoke(dir, { depths, maxTokens: a['max-tokens'], threads: a.threads, promptFile: a.prompts });
+    const report = await runSmoke(dir, { depths, maxTokens: a['max-tokens'], threads: a.threads, activations: a.activations, promptFile: a.prompts });
     if (a.write && local) await writeSmokeContract(dir, report);
     if (a.json) printJson(report);
     else printLines(renderSmoke(report));
@@ -56,7 +57,7 @@ export const smokeCommand: CommandModule<object, SmokeArgs> = {
   },
 };
 
-export interface SmokeFlagArgs {
+export interface SmokeFlagArgs extends ActivationsArgs {
   smoke: boolean;
   'smoke-max-tokens': number;
   threads?: number;
@@ -65,7 +66,7 @@ export interface SmokeFlagArgs {
 
 /** `--smoke` for convert and graft. */
 export function smokeFlags<T>(y: Argv<T>): Argv<T> {
-  return y
+  return activationsOption(y)
     .option('smoke', { type: 'boolean', default: false, describe: 'run `mtpkit smoke` on the finished artifact before it is moved into place; a failure keeps it out' })
     .option('smoke-max-tokens', { type: 'number', default: 32, describe: 'tokens per prompt for --smoke' }) as Argv<T>;
 }
@@ -73,11 +74,12 @@ export function smokeFlags<T>(y: Argv<T>): Argv<T> {
 /** The beforePublish hook of --smoke: smoke the hidden folder, record the result, refuse a failure. */
 export function smokeHook(a: SmokeFlagArgs): { beforePublish?: (dir: string) => Promise<void>; report: () => SmokeReport | undefined } {
   let report: SmokeReport | undefined;
+  if (!a.smoke && a.activations !== undefined) throw new InputError('--activations chooses the engine mode of --smoke: give --smoke too', { field: 'activations' });
   if (!a.smoke) return { report: () => undefined };
   return {
     report: () => report,
     beforePublish: async (dir) => {
-      report = await runSmoke(dir, { maxTokens: a['smoke-max-tokens'], threads: a.threads });
+      report = await runSmoke(dir, { maxTokens: a['smoke-max-tokens'], threads: a.threads, activations: a.activations });
       await writeSmokeContract(dir, report);
       if (!a.json) printLines(renderSmoke(report));
       if (report.exitCode !== 0) {

@@ -5,9 +5,12 @@
  */
 import { InputError, type ErrorPlace } from '../../errors';
 import { nativeAddon } from '../../native/addon';
+import { QB } from '../../numeric/q8-activations';
 
 export type WeightFormat = 'F32' | 'F16' | 'BF16' | 'affine' | 'mxfp4' | 'mxfp8' | 'nvfp4';
 export type ScalesDType = 'BF16' | 'F16' | 'F32';
+/** Activations of an affine layer: int8 per block of QB (src/numeric/q8-activations.ts) or float32. */
+export type ActivationMode = 'q8' | 'f32';
 
 /** One [rows, cols] weight (out x in) as stored: float rows, or packed uint32 codes + scales (+ biases). */
 export interface QLinearSpec {
@@ -23,6 +26,8 @@ export interface QLinearSpec {
   biases?: Uint8Array;
   /** Affine only (fp modes have uint8 scales); default BF16. */
   scalesDType?: ScalesDType;
+  /** Affine only (other formats always take float32 activations); default 'q8'. */
+  activations?: ActivationMode;
   /** Tensor name for error messages. */
   name?: string;
 }
@@ -51,6 +56,8 @@ interface NativeSpec {
   w: Uint8Array;
   scales?: Uint8Array;
   biases?: Uint8Array;
+  /** 1 = q8 activations (affine only), 0 = float32. */
+  act?: number;
 }
 
 interface KernelsAddon {
@@ -59,6 +66,7 @@ interface KernelsAddon {
   kernelsQlinearBytes(spec: NativeSpec): number;
   kernelsTimeForward(spec: NativeSpec, x: Float32Array, m: number, threads: number, repeat: number, copies: number): Timings;
   kernelsReadBandwidth(bytes: number, threads: number, repeat: number): Timings & { bytes: number };
+  kernelsQuantizeActivations(x: Float32Array, m: number, k: number): { xq: Int8Array; d: Float32Array };
   kernelsSetScalar(on: boolean): void;
   kernelsIsa(): string;
 }
@@ -107,7 +115,9 @@ function toNative(spec: QLinearSpec): NativeSpec {
   const ssize = sdt === 'F32' ? 4 : 2;
   const scales = needBytes(spec.scales, groups * ssize, 'scales', place);
   const biases = needBytes(spec.biases, groups * ssize, 'biases', place);
-  return { fmt, bits, group, rows, cols, sdt: SDT_CODE[sdt], w, scales, biases };
+  const activations = spec.activations ?? 'q8';
+  if (activations !== 'q8' && activations !== 'f32') throw new InputError(`activations must be 'q8' or 'f32', got '${String(activations)}'`, place);
+  return { fmt, bits, group, rows, cols, sdt: SDT_CODE[sdt], w, scales, biases, act: activations === 'q8' ? 1 : 0 };
 }
 
 function checkX(spec: QLinearSpec, x: Float32Array, m: number): void {
@@ -179,6 +189,18 @@ export function readBandwidthRuns(bytes: number, threads: number, repeat: number
 export function readBandwidth(bytes: number, threads: number): number {
   const r = readBandwidthRuns(bytes, threads, 1);
   return r.bytes / r.wall[0] / 1e9;
+}
+
+/**
+ * The native q8 row quantizer over x [M, K] (K a positive multiple of QB): codes xq [M, K] and
+ * steps d [M, K / QB], as the q8 kernels see them (SIMD or portable, whichever is selected).
+ */
+export function quantizeActivations(x: Float32Array, m: number, k: number): { xq: Int8Array; d: Float32Array } {
+  positiveInt(m, 'M', {});
+  positiveInt(k, 'K', {});
+  if (k % QB !== 0) throw new InputError(`K ${k} is not a multiple of the activation block ${QB}`);
+  if (x.length !== m * k) throw new InputError(`x has ${x.length} floats, expected M * K = ${m * k}`);
+  return addon().kernelsQuantizeActivations(x, m, k);
 }
 
 /** Pins the portable kernels (true) or restores run-time selection (false). */

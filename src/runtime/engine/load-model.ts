@@ -8,6 +8,7 @@ import { MtpkitError } from '../../errors';
 import { resolveThreads } from '../../native/addon';
 import type { HubConfigOptions } from '../../hub/hub-config';
 import type { InferenceModel } from './types';
+import { resolveActivations, type ActivationMode } from './activations';
 import { buildLoadPlan } from './load-plan';
 import { nativeEngine } from './native-engine';
 import { NativeModel } from './native-session';
@@ -18,6 +19,8 @@ export interface LoadModelOptions {
   /** Bytes of weights paged in so far, of the total. */
   onProgress?: (done: number, total: number) => void;
   hub?: HubConfigOptions;
+  /** Int8 ('q8', the default; env MTPKIT_ACTIVATIONS) or float activations for affine weights. */
+  activations?: ActivationMode;
 }
 
 const WARM_CHUNK = 16 << 20;
@@ -51,8 +54,9 @@ async function warmPageCache(files: string[], total: number, onProgress?: (done:
 
 export async function loadModel(artifact: string, opts: LoadModelOptions = {}): Promise<InferenceModel> {
   const threads = resolveThreads(opts.threads, { field: 'threads' });
+  const activations = resolveActivations(opts.activations);
   const dir = await resolveArtifact(artifact, opts.hub);
-  const r = await buildLoadPlan(dir, threads);
+  const r = await buildLoadPlan(dir, threads, activations);
   await warmPageCache(r.plan.files, r.mappedBytes, opts.onProgress);
   const engine = nativeEngine();
   let handle;

@@ -14,6 +14,7 @@ import { MTP_SIDECAR_CANDIDATES } from '../../arch/mtp-key-sets';
 import { quantParamsProblem } from '../../quant/policy/modes';
 import type { QuantMode } from '../../plan/types';
 import { parseEngineConfig, type EngineConfig } from './engine-config';
+import { DEFAULT_ACTIVATIONS, type ActivationMode } from './activations';
 import { mtpModules, trunkModules, type LinearSpec, type ModuleSpec } from '../../arch/expected-modules';
 
 type Json = Record<string, unknown>;
@@ -50,6 +51,8 @@ export interface PlanLinear {
 export interface NativeLoadPlan {
   files: string[];
   threads: number;
+  /** Read by engine_binding.cc: int8 activations for affine weights ('q8') or float ('f32'). */
+  activations: ActivationMode;
   config: Record<string, number | boolean | number[]>;
   tensors: PlanTensor[];
   linears: PlanLinear[];
@@ -170,7 +173,7 @@ class QuantResolver {
 
 const fmtShape = (s: readonly number[]) => `[${s.join(', ')}]`;
 
-export async function buildLoadPlan(dir: string, threads: number): Promise<LoadPlanResult> {
+export async function buildLoadPlan(dir: string, threads: number, activations: ActivationMode = DEFAULT_ACTIVATIONS): Promise<LoadPlanResult> {
   const config = readConfig(dir);
   const cfg = parseEngineConfig(config, path.join(dir, 'config.json'));
 
@@ -247,6 +250,7 @@ export async function buildLoadPlan(dir: string, threads: number): Promise<LoadP
   const plan: NativeLoadPlan = {
     files,
     threads,
+    activations,
     config: {
       arch: ARCH_CODE[cfg.arch],
       hidden: cfg.hidden,
