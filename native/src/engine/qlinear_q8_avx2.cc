@@ -79,10 +79,10 @@ struct Unpacked {  // 3/5/6 bits: the row is unpacked to one byte per code first
   static const X* codes(const CallData& cd) { return cd.xq.data(); }
 };
 
-// The scales of chunk ch when a chunk spans n = cc / group groups (lanes 8/n per group); sp: the row's scales.
-MTPKIT_AVX2 inline __m256 mixed_scales(const QLinear& w, const uint8_t* sp, int64_t ss, int64_t ch, int n) {
+// The scales of chunk ch when a chunk spans n = cc / group groups (lanes 8/n per group); sf: the row's scales.
+MTPKIT_AVX2 inline __m256 mixed_scales(const float* sf, int64_t ch, int n) {
   alignas(32) float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (int i = 0; i < n; ++i) s[i] = load_scale(sp + (ch * n + i) * ss, w.sdt);
+  for (int i = 0; i < n; ++i) s[i] = sf[ch * n + i];
   const int lpg = 8 / n;
   const __m256i idx = _mm256_setr_epi32(0, 1 / lpg, 2 / lpg, 3 / lpg, 4 / lpg, 5 / lpg, 6 / lpg, 7 / lpg);
   return _mm256_permutevar8x32_ps(_mm256_load_ps(s), idx);
@@ -150,17 +150,26 @@ MTPKIT_AVX2 void Q8Rows<D, NB, MB>::go(const Ctx& c, int64_t m0, int64_t n0) {
       }
     }
   };
+  // The rows' scales as floats once, so that a group's scale is one broadcast load.
+  thread_local std::vector<float> sbuf;
+  sbuf.resize(size_t(NB * G));
+  float* sf = sbuf.data();
+  for (int r = 0; r < NB; ++r) {
+    int64_t k = 0;
+    for (; k + 8 <= G; k += 8) _mm256_storeu_ps(sf + r * G + k, load8(sr + (r * G + k) * ss, w.sdt));
+    for (; k < G; ++k) sf[r * G + k] = load_scale(sr + (r * G + k) * ss, w.sdt);
+  }
   __m256 s[NB];
   if (w.group >= D::kCC) {  // a group is whole chunks: one broadcast scale per group and row
     const int64_t cpg = w.group / D::kCC;
     for (int64_t k = 0, ch = 0; k < G; ++k) {
-      for (int r = 0; r < NB; ++r) s[r] = _mm256_set1_ps(load_scale(sr + (r * G + k) * ss, w.sdt));
+      for (int r = 0; r < NB; ++r) s[r] = _mm256_broadcast_ss(sf + r * G + k);
       for (int64_t i = 0; i < cpg; ++i, ++ch) chunk(ch, s);
     }
   } else {
     const int n = int(D::kCC / w.group);
     for (int64_t ch = 0; ch < nfull; ++ch) {
-      for (int r = 0; r < NB; ++r) s[r] = mixed_scales(w, sr + r * G * ss, ss, ch, n);
+      for (int r = 0; r < NB; ++r) s[r] = mixed_scales(sf + r * G, ch, n);
       chunk(ch, s);
     }
   }
