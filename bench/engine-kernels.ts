@@ -13,7 +13,8 @@
  */
 import { randomFillSync } from 'crypto';
 import * as os from 'os';
-import { kernelIsa, qlinearBytes, readBandwidthRuns, timeQlinearForward, type ActivationMode, type QLinearSpec } from '../src/runtime/engine/kernels';
+import type { ActivationMode } from '../src/runtime/engine/activations';
+import { kernelIsa, qlinearBytes, readBandwidthRuns, timeQlinearForward, type QLinearSpec } from '../src/runtime/engine/kernels';
 import { f32ToBf16 } from '../src/numeric/float-bits';
 
 export interface Stat {

@@ -6,11 +6,10 @@
 import { InputError, type ErrorPlace } from '../../errors';
 import { nativeAddon } from '../../native/addon';
 import { QB } from '../../numeric/q8-activations';
+import type { ActivationMode } from './activations';
 
 export type WeightFormat = 'F32' | 'F16' | 'BF16' | 'affine' | 'mxfp4' | 'mxfp8' | 'nvfp4';
 export type ScalesDType = 'BF16' | 'F16' | 'F32';
-/** Activations of an affine layer: int8 per block of QB (src/numeric/q8-activations.ts) or float32. */
-export type ActivationMode = 'q8' | 'f32';
 
 /** One [rows, cols] weight (out x in) as stored: float rows, or packed uint32 codes + scales (+ biases). */
 export interface QLinearSpec {
