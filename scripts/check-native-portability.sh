@@ -7,6 +7,8 @@
 # whose headers include other headers than libstdc++'s do, so a missing #include shows up) when it
 # is installed. It also links an aarch64 shared object, so a function that only the x86 paths
 # define shows up as an undefined symbol.
+# With qemu-user installed it also runs the portable quantizer and kernels as an aarch64 program and
+# compares their output bytes with the x86-64 build's (compare-aarch64).
 # NATIVE_DIR=<dir holding src/ and binding.gyp> checks another tree (default: native); ONLY=<names,
 # comma-separated> runs only those configurations (the aarch64 link needs clang-aarch64 among them).
 # Needs clang++, lld and the Debian aarch64 cross headers:
@@ -117,6 +119,29 @@ if [ $aarch64_ok -eq 0 ]; then
     failed=1
   else
     echo "link-aarch64: ok ($(wc -l <"$OUT/undefined.txt") undefined symbols, all exported by node)"
+  fi
+fi
+
+# Run the portable quantizer and kernels on aarch64 under qemu-user and compare with x86-64: the same
+# inputs must give the same bytes (scripts/native-outputs.cc says why). gcc builds the x86-64 side,
+# clang the aarch64 side, both with binding.gyp's flags.
+if [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",compare-aarch64,"* ]]; then
+  if ! command -v qemu-aarch64 >/dev/null 2>&1 || [ ! -f "$AARCH64_SYSROOT/lib/libc.a" ]; then
+    echo "compare-aarch64: skipped (apt-get install -y qemu-user)"
+  else
+    CMP_SRC=(scripts/native-outputs.cc "$NATIVE"/src/engine/qlinear*.cc "$NATIVE/src/engine/thread_pool.cc")
+    CMP_FLAGS=(-std=c++17 -pthread -I "$NATIVE/src" "${GYP_FLAGS[@]}")
+    if ! g++ "${CMP_FLAGS[@]}" "${CMP_SRC[@]}" -o "$OUT/outputs-x86_64" 2>"$OUT/cmp.log" \
+      || ! clang++ --target=aarch64-linux-gnu -fuse-ld=lld -static "${CMP_FLAGS[@]}" "${CMP_SRC[@]}" \
+        -o "$OUT/outputs-aarch64" 2>>"$OUT/cmp.log"; then
+      echo "  FAIL compare-aarch64 (build):"; cat "$OUT/cmp.log"; failed=1
+    elif ! "$OUT/outputs-x86_64" >"$OUT/outputs-x86_64.txt" || ! qemu-aarch64 "$OUT/outputs-aarch64" >"$OUT/outputs-aarch64.txt"; then
+      echo "  FAIL compare-aarch64 (run)"; failed=1
+    elif ! diff "$OUT/outputs-x86_64.txt" "$OUT/outputs-aarch64.txt" >"$OUT/cmp.diff"; then
+      echo "  FAIL compare-aarch64 (x86-64 < > aarch64):"; cat "$OUT/cmp.diff"; failed=1
+    else
+      echo "compare-aarch64: ok ($(wc -l <"$OUT/outputs-x86_64.txt") outputs identical)"
+    fi
   fi
 fi
 
