@@ -14,7 +14,8 @@
 # Needs clang++, lld and the Debian aarch64 cross headers:
 #   apt-get install -y clang lld g++-aarch64-linux-gnu libstdc++-12-dev-arm64-cross
 # (libc++: apt-get install -y libc++-dev libc++abi-dev). Prints "skipped" and exits 0 when the
-# required ones are missing. Exit 1 when any compile warns or fails, or the link fails.
+# required ones are missing. Exit 1 when any compile warns or fails, the link fails, or the aarch64
+# outputs differ from the x86-64 ones.
 set -u
 cd "$(dirname "$0")/.."
 NATIVE=$(cd "${NATIVE_DIR:-native}" && pwd)
