@@ -11,6 +11,10 @@
 #include "qlinear_internal.h"
 #include "thread_pool.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 namespace mtpkit {
 namespace engine {
 namespace detail {
@@ -104,10 +108,17 @@ bool force_scalar() {
 }
 
 #if defined(__x86_64__)
+// F16C is read from CPUID leaf 1 (ECX bit 29, bit_F16C in <cpuid.h>) rather than with
+// __builtin_cpu_supports("f16c"): clang accepts that name only from release 18 on (added by
+// llvm/llvm-project#78384, requested in #65320); earlier clang, and the Apple clang releases based on
+// it, stop with "invalid cpu feature string for builtin". avx2 and fma are accepted by gcc and clang
+// alike, and the avx2 test also covers the OS saving the YMM registers, which F16C needs as well.
 bool cpu_has_avx2() {
   static const bool ok = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    bool f16c = __get_cpuid(1, &a, &b, &c, &d) != 0 && (c & bit_F16C) != 0;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
   }();
   return ok;
 }
@@ -116,10 +127,11 @@ bool cpu_has_avx2() {
 }  // namespace
 
 bool use_simd() {
+  if (force_scalar()) return false;
 #if defined(__x86_64__)
-  return !force_scalar() && cpu_has_avx2();
+  return cpu_has_avx2();
 #else
-  return false;
+  return false;  // no vector kernels for this architecture yet: the portable ones
 #endif
 }
 

@@ -67,7 +67,13 @@ std::string read_bandwidth(int64_t bytes, ThreadPool* pool, int repeat, std::vec
                            std::vector<double>& cpu) {
   const int64_t kChunk = 4096;  // blocks split on page boundaries, aligned for the vector loads
   bytes = (bytes + kChunk - 1) / kChunk * kChunk;
-  void* mem = std::aligned_alloc(size_t(kChunk), size_t(bytes));
+  // posix_memalign, not std::aligned_alloc: libc++ declares std::aligned_alloc on macOS only when the
+  // deployment target is 10.15 or later, the first macOS whose C library has aligned_alloc
+  // (llvm/llvm-project libcxx/include/__config, _LIBCPP_HAS_ALIGNED_ALLOC; the resulting build error
+  // is free-audio/clap-plugins#1). Node 20's common.gypi targets 10.15, so today's default build would
+  // compile either way; posix_memalign does not depend on the target and is freed with free() as well.
+  void* mem = nullptr;
+  if (posix_memalign(&mem, size_t(kChunk), size_t(bytes)) != 0) mem = nullptr;
   if (!mem) return "could not allocate " + std::to_string(bytes) + " bytes";
   uint8_t* buf = static_cast<uint8_t*>(mem);
   std::memset(buf, 1, size_t(bytes));  // fault every page in before timing
