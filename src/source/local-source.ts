@@ -153,13 +153,16 @@ export class LocalSource implements CheckpointSource {
    * (LFS files are stored under their sha256), so the name is the checksum and nothing is read.
    * The shards hashed from the executor's reads (hashWhileReading) form one sha256 stream that
    * advances with the executor, one shard after another. So lanes on libuv's pool hash the other
-   * shards, then take read-pass shards the executor has not started yet, beginning with the one it
-   * reaches last, and hash them from the file: several streams at once, the executor's from the
-   * front, the lanes' from the back. Each shard is hashed by exactly one side: a lane claims a shard
-   * by taking it out of `readPass` only while no read of it was tracked, and readRangeInto routes a
-   * read to the read pass only while the shard is in `readPass`; both run synchronously on the event
-   * loop, so no read can fall between them. The lanes read in 8 MiB pieces, one piece per pool task,
-   * so the executor's reads are never queued behind a whole file.
+   * shards, then take the read-pass shards the executor has not started yet, the next ones it will
+   * read first, and hash them from the file: several streams at once. Nearest first, not from the
+   * far end: on a cold cache a lane's read brings a shard into the page cache shortly before the
+   * executor reads it, so it is not read from the disk twice when the checkpoint is larger than the
+   * cache (and the executor, reading cached shards faster, catches up with the lanes). Each shard
+   * is hashed by exactly one side: a lane claims a shard by taking it out of `readPass` only while
+   * no read of it was tracked, and readRangeInto routes a read to the read pass only while the shard
+   * is in `readPass`; both run synchronously on the event loop, so no read can fall between them.
+   * The lanes read in 8 MiB pieces, one piece per pool task, so the executor's reads are never
+   * queued behind a whole file.
    */
   async inputDigests(): Promise<InputFileDigest[]> {
     const shards = this.ckpt.shards;
@@ -172,9 +175,9 @@ export class LocalSource implements CheckpointSource {
       this.readPass.delete(shard);
       out[index.get(shard)!] = { path: shard, ...(await pass.digest()) };
     });
-    // The lanes' read-pass shards: last read first, never the first one (the executor starts on it at once).
+    // The lanes' read-pass shards in read order, bar the first (the executor starts on it at once).
     const others = shards.filter((s) => !this.readPass.has(s));
-    const queue = [...others, ...passes.slice(1).map(([s]) => s).reverse()];
+    const queue = [...others, ...passes.slice(1).map(([s]) => s)];
     let next = 0;
     const lane = async () => {
       for (let k = next++; k < queue.length; k = next++) {

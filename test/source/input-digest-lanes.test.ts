@@ -1,6 +1,6 @@
 /**
  * LocalSource.inputDigests over several shards hashed from the executor's reads: lanes take the shards
- * the executor has not started, from the last one, while the executor's reads hash the others. Every
+ * the executor has not started, nearest first, while the executor's reads hash the others. Every
  * shard's digest must be its sha256 (node's crypto over the file), each shard hashed exactly once (by
  * the read pass or by a lane, never both, never neither), and a lane never takes a started shard.
  */
@@ -114,13 +114,13 @@ async function hashRun(planned: string[], before: string[], after: string[]) {
   }
 }
 
-test('lanes claim the last shards at once, then the executor reads them: every shard hashed once, digests = sha256', async () => {
-  // The two lanes claim the last two shards synchronously, before any read: the executor's reads of
-  // them must not reach their read pass (expectHashedOnce), and the first shard stays with it.
+test('lanes claim the next shards at once, then the executor reads them: every shard hashed once, digests = sha256', async () => {
+  // The two lanes claim the second and third shards synchronously, before any read: the executor's
+  // reads of them must not reach their read pass (expectHashedOnce), and the first stays with it.
   const c = await hashRun(names, [], names);
   expect(c.tracked.has(shardFiles[0])).toBe(true);
   expect(c.digested).toContain(shardFiles[0]);
-  expect(c.fromFile).toEqual(expect.arrayContaining([shardFiles[SHARDS - 1], shardFiles[SHARDS - 2]]));
+  expect(c.fromFile).toEqual(expect.arrayContaining([shardFiles[1], shardFiles[2]]));
 });
 
 test('a shard the executor has started is left to the read pass', async () => {
