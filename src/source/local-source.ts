@@ -150,53 +150,32 @@ export class LocalSource implements CheckpointSource {
 
   /**
    * sha256 of every shard. In a Hugging Face cache snapshot the shards are links to `blobs/<sha256>`
-   * (LFS files are stored under their sha256), so the name is the checksum and nothing is read.
-   * The shards hashed from the executor's reads (hashWhileReading) form one sha256 stream that
-   * advances with the executor, one shard after another. So lanes on libuv's pool hash the other
-   * shards, then take the read-pass shards the executor has not started yet, the next ones it will
-   * read first, and hash them from the file: several streams at once. Nearest first, not from the
-   * far end: on a cold cache a lane's read brings a shard into the page cache shortly before the
-   * executor reads it, so it is not read from the disk twice when the checkpoint is larger than the
-   * cache (and the executor, reading cached shards faster, catches up with the lanes). Each shard
-   * is hashed by exactly one side: a lane claims a shard by taking it out of `readPass` only while
-   * no read of it was tracked, and readRangeInto routes a read to the read pass only while the shard
-   * is in `readPass`; both run synchronously on the event loop, so no read can fall between them.
-   * The lanes read in 8 MiB pieces, one piece per pool task, so the executor's reads are never
-   * queued behind a whole file.
+   * (LFS files are stored under their sha256), so the name is the checksum and nothing is read;
+   * other files are read and hashed natively on libuv's pool, two files at a time (hashing 2 GB on one
+   * core takes longer than quantizing it on two) and one 8 MiB piece per pool task, so the executor's
+   * reads (same pool, 4 threads) are never queued behind a whole file. Sequential file reads also warm
+   * the page cache ahead of the executor when the cache is cold.
    */
   async inputDigests(): Promise<InputFileDigest[]> {
     const shards = this.ckpt.shards;
-    const index = new Map(shards.map((s, i) => [s, i]));
     const out: InputFileDigest[] = new Array(shards.length);
-    const passes = [...this.readPass]; // in first-read order (hashWhileReading)
-    const fromReads = passes.map(async ([shard, pass]) => {
+    const fromReads = shards.map(async (shard, i) => {
+      const pass = this.readPass.get(shard);
+      if (!pass) return;
       await this.readPassEnded;
-      if (this.readPass.get(shard) !== pass) return; // a lane took it
-      this.readPass.delete(shard);
-      out[index.get(shard)!] = { path: shard, ...(await pass.digest()) };
+      out[i] = { path: shard, ...(await pass.digest()) };
     });
-    // The lanes' read-pass shards in read order, bar the first (the executor starts on it at once).
-    const others = shards.filter((s) => !this.readPass.has(s));
-    const queue = [...others, ...passes.slice(1).map(([s]) => s)];
     let next = 0;
     const lane = async () => {
-      for (let k = next++; k < queue.length; k = next++) {
-        const shard = queue[k];
-        const file = path.join(this.ckpt.dir, shard);
-        if (k < others.length) {
-          out[index.get(shard)!] = { path: shard, ...((await hfCacheBlobDigest(file)) ?? (await sha256FileNative(file))) };
-          continue;
-        }
-        // Started (a read of it was tracked) or gone (the reads are over and hash it): the read pass's.
-        // Started need not mean passed: a MoE layout reads shards out of file order.
-        const pass = this.readPass.get(shard);
-        if (!pass || pass.started) continue;
-        this.readPass.delete(shard); // claimed: from here on readRangeInto does not track its reads
-        await pass.close();
-        out[index.get(shard)!] = { path: shard, ...(await sha256FileNative(file)) };
+      for (let i = next++; i < shards.length; i = next++) {
+        if (this.readPass.has(shards[i])) continue;
+        const file = path.join(this.ckpt.dir, shards[i]);
+        const fromCache = await hfCacheBlobDigest(file);
+        const { size, sha256 } = fromCache ?? (await sha256FileNative(file));
+        out[i] = { path: shards[i], size, sha256 };
       }
     };
-    await Promise.all([...fromReads, ...Array.from({ length: Math.min(INPUT_HASH_LANES, queue.length) }, lane)]);
+    await Promise.all([...fromReads, ...Array.from({ length: Math.min(INPUT_HASH_LANES, shards.length) }, lane)]);
     return out;
   }
 
@@ -210,7 +189,7 @@ export class LocalSource implements CheckpointSource {
 /** Share of a shard the executor's reads must bring for it to be hashed from them (see hashWhileReading). */
 const READ_PASS_MIN_SHARE = 0.75;
 
-/** Input files hashed at once besides the read pass: two of libuv's four pool threads (reads, writes and output hashing share the rest). */
+/** Input files hashed at once: leaves two of libuv's four pool threads for reads, writes and output hashing. */
 const INPUT_HASH_LANES = 2;
 
 /** `snapshots/<commit>/x.safetensors -> ../../blobs/<64 hex>`: the blob's name is its sha256. */

@@ -40,8 +40,6 @@ export class ReadPassHash {
   /** Bytes hashed from the converter's read buffers, and read from the file for hashing only. */
   fromReads = 0;
   fromFile = 0;
-  /** A read was tracked: from then on the file is hashed here (see LocalSource.inputDigests). */
-  started = false;
 
   private constructor(private readonly fh: fsp.FileHandle, readonly size: number, readonly label: string) {}
 
@@ -61,7 +59,6 @@ export class ReadPassHash {
    */
   track(pos: number, dest: Uint8Array, read: Promise<void>): Promise<void> {
     if (this.closed) return read; // digest taken (a later pass over the same source): nothing left to hash
-    this.started = true;
     read.catch(() => undefined); // it may fail before the chain reaches it: still reported through `step`
     const step = this.chain.then(async () => {
       await read;
