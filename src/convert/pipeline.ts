@@ -70,8 +70,10 @@ export async function writeArtifact(
     await src.prepare(planReads(plan.tensors));
     opts.signal?.throwIfAborted();
     // Input checksums (provenance): from the executor's own reads where they walk a file in order
-    // (the read order is layout order), else on libuv's pool while the conversion runs.
-    await src.hashWhileReading?.(planReads(layout.all.flatMap((l) => l.shards.flatMap((s) => s.units.map((u) => u.tensor)))));
+    // (the read order is layout order), else on libuv's pool while the conversion runs. Shards kept
+    // by --resume are not written again: their reads are not part of the pass.
+    const toWrite = layout.all.flatMap((l) => l.shards.filter((s) => !kept.has(s.file)));
+    await src.hashWhileReading?.(planReads(toWrite.flatMap((s) => s.units.map((u) => u.tensor))));
     const inputDigestsP = src.inputDigests();
     inputDigestsP.catch(() => undefined);
     const result = await write(src, layout.all, { threads: opts.threads, rounding: opts.rounding, onProgress: opts.onProgress, signal: opts.signal });

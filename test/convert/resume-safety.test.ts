@@ -47,11 +47,16 @@ async function killedRun(out: string, args: string[], ready: (partial: string) =
   expect(fs.existsSync(out)).toBe(false);
 }
 
-/** The output holds exactly the files the summary lists, validates, and its shards equal a clean run's. */
+const inputChecksums = (dir: string): unknown =>
+  JSON.parse(fs.readFileSync(path.join(dir, 'mtplx_runtime.json'), 'utf8')).mtpkit_provenance.input_checksums;
+
+/** The output holds exactly the files the summary lists, validates, records the clean run's input checksums, and its shards equal a clean run's. */
 async function expectExactArtifact(out: string, summary: { files: string[] }, sameAsClean = true): Promise<void> {
   expect(list(out)).toEqual([...summary.files].sort());
   const v = await runCli(['validate', out, '--json']);
   expect(JSON.parse(v.stdout).problems).toEqual([]);
+  // The inputs' checksums do not depend on what was resumed (their reads are only the shards written again).
+  expect(inputChecksums(out)).toEqual(inputChecksums(clean));
   if (sameAsClean) {
     for (const f of list(clean).filter((n) => n.endsWith('.safetensors'))) {
       expect([f, (await sha256File(path.join(out, f))).sha256]).toEqual([f, (await sha256File(path.join(clean, f))).sha256]);
