@@ -1,8 +1,9 @@
 // AVX2 kernels of the q8 mode (int8 activations, affine weights; x86-64 only, chosen at run time).
 //
 // A weight row is walked in steps (see the step kinds below): 4-bit rows 128 bytes (256 codes, 8
-// activation blocks) at a time, 2-bit and 8-bit rows 32 bytes, 3/5/6-bit rows 32 codes of a row
-// unpacked to bytes beforehand. A step is unpacked ONCE and applied to every row of x in the batch:
+// activation blocks) at a time, 8-bit rows 128 bytes (4 blocks), 2-bit rows 32 bytes, 3/5/6-bit rows
+// 32 codes of a row unpacked to bytes beforehand; what is left of a row after its last whole step
+// goes in 32-byte chunks, then (codes that fill no chunk) to a scalar tail. A step is unpacked ONCE and applied to every row of x in the batch:
 // vpmaddubsw (unsigned codes x signed activation codes, pairs summed in int16) and vpmaddwd (pairs of
 // int16 into int32) give 8 int32 lanes, each a part of exactly one activation block's integer dot
 // product I_j, or all of it (the scheme of ggml-org/llama.cpp ggml/src/ggml-cpu/arch/x86/quants.c,
@@ -39,7 +40,7 @@ MTPKIT_AVX2 inline __m256i load32(const void* p) { return _mm256_loadu_si256(sta
 // activation codes are laid out once per call in that order, CallData::xqp).
 template <int Bits>
 struct Packed {  // 2 or 4 bits, one 32-byte chunk: vector p holds codes b * kP + p (b = byte 0..31)
-  static constexpr int kP = 8 / Bits, kCC = 32 * kP, kBytes = 32, kVecs = kP;
+  static constexpr int kP = 8 / Bits, kCC = 32 * kP, kBytes = 32, kVecs = kP, kPos = 32;
   static constexpr bool kPacked = true;
   using X = int8_t;
   using Rem = Packed;
@@ -59,6 +60,18 @@ struct Packed {  // 2 or 4 bits, one 32-byte chunk: vector p holds codes b * kP 
     return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
   }
 };
+// Four 32-byte chunks at p, transposed by 32-bit words within each 128-bit half: word 4h + i of t[k]
+// is word 4h + k of chunk i.
+MTPKIT_AVX2 inline void transpose4(const uint8_t* p, __m256i (&t)[4]) {
+  const __m256i r0 = load32(p), r1 = load32(p + 32), r2 = load32(p + 64), r3 = load32(p + 96);
+  const __m256i a = _mm256_unpacklo_epi32(r0, r1), b = _mm256_unpacklo_epi32(r2, r3);
+  const __m256i c = _mm256_unpackhi_epi32(r0, r1), d = _mm256_unpackhi_epi32(r2, r3);
+  t[0] = _mm256_unpacklo_epi64(a, b);
+  t[1] = _mm256_unpackhi_epi64(a, b);
+  t[2] = _mm256_unpacklo_epi64(c, d);
+  t[3] = _mm256_unpackhi_epi64(c, d);
+}
+
 // 4 bits, four 32-byte chunks (256 codes, 8 blocks) per step. In chunk i, 32-bit word t holds 8
 // codes of block 2i + t / 4. A 4x4 transpose of the words within each 128-bit half gives vectors
 // T_k whose word 4h + i is word 4h + k of chunk i: every 32-bit lane of every T_k (and of its low and
@@ -68,7 +81,7 @@ struct Packed {  // 2 or 4 bits, one 32-byte chunk: vector p holds codes b * kP 
 // are done once per step for all rows of x; per row and step: 8 vpmaddubsw, 7 vpaddw, 1 vpmaddwd
 // and one float step (convert, times d, fused add of times s) for 8 blocks.
 struct Nib4x4 {
-  static constexpr int kCC = 256, kBytes = 128, kVecs = 8;
+  static constexpr int kCC = 256, kBytes = 128, kVecs = 8, kPos = 32;
   static constexpr bool kPacked = true;
   using X = int8_t;
   using Rem = Packed<4>;
@@ -82,11 +95,8 @@ struct Nib4x4 {
   }
   static const X* codes(const CallData& cd) { return cd.xqp.data(); }
   MTPKIT_AVX2 static inline void load(const uint8_t* p, W& w) {
-    const __m256i r0 = load32(p), r1 = load32(p + 32), r2 = load32(p + 64), r3 = load32(p + 96);
-    const __m256i a = _mm256_unpacklo_epi32(r0, r1), b = _mm256_unpacklo_epi32(r2, r3);
-    const __m256i c = _mm256_unpackhi_epi32(r0, r1), d = _mm256_unpackhi_epi32(r2, r3);
-    const __m256i t[4] = {_mm256_unpacklo_epi64(a, b), _mm256_unpackhi_epi64(a, b), _mm256_unpacklo_epi64(c, d),
-                          _mm256_unpackhi_epi64(c, d)};
+    __m256i t[4];
+    transpose4(p, t);
     const __m256i mask = _mm256_set1_epi8(0x0F);
     for (int k = 0; k < 4; ++k) {
       w.v[2 * k] = _mm256_and_si256(t[k], mask);
@@ -100,7 +110,7 @@ struct Nib4x4 {
   }
 };
 struct Bytes8 {  // 8 bits: codes up to 255 would saturate vpmaddubsw, so both sides go to int16
-  static constexpr int kCC = 32, kBytes = 32;
+  static constexpr int kCC = 32, kBytes = 32, kVecs = 2, kPos = 16;
   static constexpr bool kPacked = true;
   using X = int16_t;
   using Rem = Bytes8;
@@ -108,6 +118,7 @@ struct Bytes8 {  // 8 bits: codes up to 255 would saturate vpmaddubsw, so both s
     __m256i lo, hi;
   };
   static constexpr int lane_block(int) { return 0; }
+  static constexpr int code(int v, int P) { return 16 * v + P; }
   static const X* codes(const CallData& cd) { return cd.xq16.data(); }
   MTPKIT_AVX2 static inline void load(const uint8_t* p, W& w) {
     w.lo = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
@@ -115,6 +126,36 @@ struct Bytes8 {  // 8 bits: codes up to 255 would saturate vpmaddubsw, so both s
   }
   MTPKIT_AVX2 static inline __m256i dot(const W& w, const int16_t* x) {
     return _mm256_add_epi32(_mm256_madd_epi16(w.lo, load32(x)), _mm256_madd_epi16(w.hi, load32(x + 16)));
+  }
+};
+// 8 bits, four 32-byte chunks (128 codes, 4 blocks: chunk i is block i) per step, transposed as in
+// Nib4x4 so that word 4h + i of every t[k] belongs to block i; each half of t[k] widened to int16
+// (vector 2k + h) then has int32 lane j in block j / 2 in all 8 vectors, and a row adds its 8
+// vpmaddwd results in int32 before one float step per 4 blocks (was: one per block).
+struct Wide4x4 {
+  static constexpr int kCC = 128, kBytes = 128, kVecs = 8, kPos = 16;
+  static constexpr bool kPacked = true;
+  using X = int16_t;
+  using Rem = Bytes8;
+  struct W {
+    __m256i v[8];
+  };
+  static constexpr int lane_block(int j) { return j >> 1; }
+  // int16 P of vector 2k + h is byte 16h + P of t[k]: byte 16h + 4k + P % 4 of chunk P / 4.
+  static constexpr int code(int v, int P) { return 32 * (P >> 2) + 16 * (v & 1) + 4 * (v >> 1) + (P & 3); }
+  static const X* codes(const CallData& cd) { return cd.xq16.data(); }
+  MTPKIT_AVX2 static inline void load(const uint8_t* p, W& w) {
+    __m256i t[4];
+    transpose4(p, t);
+    for (int k = 0; k < 4; ++k) {
+      w.v[2 * k] = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(t[k]));
+      w.v[2 * k + 1] = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(t[k], 1));
+    }
+  }
+  MTPKIT_AVX2 static inline __m256i dot(const W& w, const int16_t* x) {
+    __m256i s = _mm256_madd_epi16(w.v[0], load32(x));
+    for (int i = 1; i < 8; ++i) s = _mm256_add_epi32(s, _mm256_madd_epi16(w.v[i], load32(x + 16 * i)));
+    return s;
   }
 };
 struct Unpacked {  // 3/5/6 bits: the row is unpacked to one byte per code first (codes <= 63)
@@ -147,7 +188,7 @@ struct Kind<4> {
 };
 template <>
 struct Kind<8> {
-  using D = Bytes8;
+  using D = Wide4x4;
 };
 
 // How a row of K codes is walked: nstep whole steps of D, then nrem whole steps of D::Rem; kfull
@@ -300,6 +341,17 @@ void q8_kernel(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64
   run_rows<MultiRow<Q8Rows, D>::template R>(w, cd, y, r0, r1);
 }
 
+template <class X>
+std::vector<X>& laid_out(CallData& cd);
+template <>
+std::vector<int8_t>& laid_out<int8_t>(CallData& cd) {
+  return cd.xqp;
+}
+template <>
+std::vector<int16_t>& laid_out<int16_t>(CallData& cd) {
+  return cd.xq16;
+}
+
 // The activation codes of x in the order steps of kind D (then D::Rem) read them.
 template <class D>
 void lay_out(const QLinear& w, CallData& cd) {
@@ -307,20 +359,20 @@ void lay_out(const QLinear& w, CallData& cd) {
   const Walk wk = walk<D>(K);
   using Rm = typename D::Rem;
   const int64_t ks = wk.nstep * D::kCC;
-  if constexpr (std::is_same<typename D::X, int8_t>::value && D::kPacked) {
-    cd.xqp.resize(size_t(M * wk.kfull));
+  if constexpr (D::kPacked) {
+    using X = typename D::X;
+    std::vector<X>& buf = laid_out<X>(cd);
+    buf.resize(size_t(M * wk.kfull));
     for (int64_t m = 0; m < M; ++m) {
       const int8_t* x = cd.xq.data() + m * K;
-      int8_t* o = cd.xqp.data() + m * wk.kfull;
+      X* o = buf.data() + m * wk.kfull;
       for (int64_t c0 = 0; c0 < ks; c0 += D::kCC)
         for (int v = 0; v < D::kVecs; ++v)
-          for (int P = 0; P < 32; ++P) o[c0 + 32 * v + P] = x[c0 + D::code(v, P)];
+          for (int P = 0; P < D::kPos; ++P) o[c0 + D::kPos * v + P] = x[c0 + D::code(v, P)];
       for (int64_t c0 = ks; c0 < wk.kfull; c0 += Rm::kCC)
         for (int v = 0; v < Rm::kVecs; ++v)
-          for (int P = 0; P < 32; ++P) o[c0 + 32 * v + P] = x[c0 + Rm::code(v, P)];
+          for (int P = 0; P < Rm::kPos; ++P) o[c0 + Rm::kPos * v + P] = x[c0 + Rm::code(v, P)];
     }
-  } else if constexpr (std::is_same<D, Bytes8>::value) {
-    cd.xq16.assign(cd.xq.begin(), cd.xq.end());
   }
   cd.dv.resize(size_t(M * wk.lanes()));
   for (int64_t m = 0; m < M; ++m) {
