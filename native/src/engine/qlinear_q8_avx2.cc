@@ -203,11 +203,8 @@ Walk walk(int64_t K) {
   return {nstep, nrem, nstep * D::kCC + nrem * D::Rem::kCC};
 }
 
-// The scale of each lane of a step of kind E starting at code k0 when a step spans several groups
-// (g < E::kCC); sf: the row's scales, padded by 8. idx: lane j -> its group among the step's.
-MTPKIT_AVX2 inline __m256 lane_scales(const float* sf, int64_t k0, int g, __m256i idx) {
-  return _mm256_permutevar8x32_ps(_mm256_loadu_ps(sf + k0 / g), idx);
-}
+// The group of each lane of a step of kind E among the groups the step spans (g < E::kCC); the
+// lanes' scales are these entries of the 8 scales from the step's first group (padded at the end).
 template <class E>
 MTPKIT_AVX2 inline __m256i lane_groups(int g) {
   alignas(32) int32_t v[8];
@@ -263,22 +260,25 @@ struct Q8Rows {
       }
     }
   }
-  // Steps [i0, i1) of kind E starting at code k0 / byte b0 / laid-out code x0 / lane l0.
+  // n steps of kind E starting at code k0 / byte b0 / lane l0 (k0 a multiple of the group size g or
+  // of E::kCC, whichever is larger; g and E::kCC are powers of two, so one divides the other).
   template <class E>
   MTPKIT_AVX2 static inline __attribute__((always_inline)) void steps(const Args& a, const float* sf, int64_t G, int g,
                                                                     int64_t n, int64_t k0, int64_t b0, int64_t lo0,
                                                                     __m256 (&acc)[NB][MB]) {
     __m256 s[NB];
+    const float* sp = sf + k0 / g;  // the scale of the first group of the step
     if (g >= E::kCC) {  // a group is whole steps: one broadcast scale per group and row
-      for (int64_t i = 0; i < n;) {
-        const int64_t k = k0 + i * E::kCC, grp = k / g, e = std::min<int64_t>(n, i + (g - k % g) / E::kCC);
-        for (int r = 0; r < NB; ++r) s[r] = _mm256_broadcast_ss(sf + r * G + grp);
-        for (; i < e; ++i) step<E>(a, b0 + i * E::kBytes, k0 + i * E::kCC, lo0 + 8 * i, s, acc);
+      const int64_t per = g / E::kCC;
+      for (int64_t i = 0; i < n; ++sp) {
+        for (int r = 0; r < NB; ++r) s[r] = _mm256_broadcast_ss(sp + r * G);
+        for (const int64_t e = std::min(n, i + per); i < e; ++i) step<E>(a, b0 + i * E::kBytes, k0 + i * E::kCC, lo0 + 8 * i, s, acc);
       }
     } else {
       const __m256i idx = lane_groups<E>(g);
-      for (int64_t i = 0; i < n; ++i) {
-        for (int r = 0; r < NB; ++r) s[r] = lane_scales(sf + r * G, k0 + i * E::kCC, g, idx);
+      const int64_t per = E::kCC / g;  // groups per step
+      for (int64_t i = 0; i < n; ++i, sp += per) {
+        for (int r = 0; r < NB; ++r) s[r] = _mm256_permutevar8x32_ps(_mm256_loadu_ps(sp + r * G), idx);
         step<E>(a, b0 + i * E::kBytes, k0 + i * E::kCC, lo0 + 8 * i, s, acc);
       }
     }
@@ -310,7 +310,7 @@ MTPKIT_AVX2 void Q8Rows<D, NB, MB>::go(const Ctx& c, int64_t m0, int64_t n0) {
   __m256 acc[NB][MB];
   for (int r = 0; r < NB; ++r)
     for (int m = 0; m < MB; ++m) acc[r][m] = _mm256_setzero_ps();
-  // The rows' scales as floats once (padded for the 8-wide loads of lane_scales).
+  // The rows' scales as floats once (padded for the 8-wide loads of the lane scales).
   thread_local std::vector<float> sbuf;
   sbuf.resize(size_t(NB * G + 8));
   float* sf = sbuf.data();
