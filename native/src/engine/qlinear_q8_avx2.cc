@@ -1,9 +1,9 @@
 // AVX2 kernels of the q8 mode (int8 activations, affine weights; x86-64 only, chosen at run time).
 //
 // A weight row is walked in steps (see the step kinds below): 4-bit rows 128 bytes (256 codes, 8
-// activation blocks) at a time, 8-bit rows 128 bytes (4 blocks), 2-bit rows 32 bytes, 3/5/6-bit rows
-// 32 codes of a row unpacked to bytes beforehand; what is left of a row after its last whole step
-// goes in 32-byte chunks, then (codes that fill no chunk) to a scalar tail. A step is unpacked ONCE and applied to every row of x in the batch:
+// activation blocks) at a time, 2-bit and 8-bit rows 32 bytes, 3/5/6-bit rows 32 codes of a row
+// unpacked to bytes beforehand; what is left of a row after its last whole step goes in 32-byte
+// chunks, then (codes that fill no chunk) to a scalar tail. A step is unpacked ONCE and applied to every row of x in the batch:
 // vpmaddubsw (unsigned codes x signed activation codes, pairs summed in int16) and vpmaddwd (pairs of
 // int16 into int32) give 8 int32 lanes, each a part of exactly one activation block's integer dot
 // product I_j, or all of it (the scheme of ggml-org/llama.cpp ggml/src/ggml-cpu/arch/x86/quants.c,
@@ -128,36 +128,6 @@ struct Bytes8 {  // 8 bits: codes up to 255 would saturate vpmaddubsw, so both s
     return _mm256_add_epi32(_mm256_madd_epi16(w.lo, load32(x)), _mm256_madd_epi16(w.hi, load32(x + 16)));
   }
 };
-// 8 bits, four 32-byte chunks (128 codes, 4 blocks: chunk i is block i) per step, transposed as in
-// Nib4x4 so that word 4h + i of every t[k] belongs to block i; each half of t[k] widened to int16
-// (vector 2k + h) then has int32 lane j in block j / 2 in all 8 vectors, and a row adds its 8
-// vpmaddwd results in int32 before one float step per 4 blocks (was: one per block).
-struct Wide4x4 {
-  static constexpr int kCC = 128, kBytes = 128, kVecs = 8, kPos = 16;
-  static constexpr bool kPacked = true;
-  using X = int16_t;
-  using Rem = Bytes8;
-  struct W {
-    __m256i v[8];
-  };
-  static constexpr int lane_block(int j) { return j >> 1; }
-  // int16 P of vector 2k + h is byte 16h + P of t[k]: byte 16h + 4k + P % 4 of chunk P / 4.
-  static constexpr int code(int v, int P) { return 32 * (P >> 2) + 16 * (v & 1) + 4 * (v >> 1) + (P & 3); }
-  static const X* codes(const CallData& cd) { return cd.xq16.data(); }
-  MTPKIT_AVX2 static inline void load(const uint8_t* p, W& w) {
-    __m256i t[4];
-    transpose4(p, t);
-    for (int k = 0; k < 4; ++k) {
-      w.v[2 * k] = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(t[k]));
-      w.v[2 * k + 1] = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(t[k], 1));
-    }
-  }
-  MTPKIT_AVX2 static inline __m256i dot(const W& w, const int16_t* x) {
-    __m256i s = _mm256_madd_epi16(w.v[0], load32(x));
-    for (int i = 1; i < 8; ++i) s = _mm256_add_epi32(s, _mm256_madd_epi16(w.v[i], load32(x + 16 * i)));
-    return s;
-  }
-};
 struct Unpacked {  // 3/5/6 bits: the row is unpacked to one byte per code first (codes <= 63)
   static constexpr int kCC = 32, kBytes = 32;
   static constexpr bool kPacked = false;
@@ -188,7 +158,7 @@ struct Kind<4> {
 };
 template <>
 struct Kind<8> {
-  using D = Wide4x4;
+  using D = Bytes8;
 };
 
 // How a row of K codes is walked: nstep whole steps of D, then nrem whole steps of D::Rem; kfull
