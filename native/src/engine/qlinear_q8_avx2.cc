@@ -201,6 +201,10 @@ float tail_sum(const QLinear& w, const uint8_t* wrow, const uint8_t* sp, int64_t
 template <class D, int NB, int MB>
 struct Q8Rows {
   using X = typename D::X;
+  // The partial sums, 8 lanes per output (passed and returned by value so that they stay in registers).
+  struct Acc {
+    __m256 v[NB][MB];
+  };
   struct Args {
     const uint8_t* const* src;  // NB rows (packed, or unpacked to bytes)
     const uint8_t* wr;          // the packed rows, for prefetching
@@ -212,8 +216,8 @@ struct Q8Rows {
   // One step of kind E (at byte b of the rows, code xo of the laid-out codes, lane offset lo) of
   // every weight row, all rows of x; s[r]: the scale of each lane of row r.
   template <class E>
-  MTPKIT_AVX2 static inline __attribute__((always_inline)) void step(const Args& a, int64_t b, int64_t xo, int64_t lo,
-                                                                   const __m256* s, __m256 (&acc)[NB][MB]) {
+  MTPKIT_AVX2 static inline __attribute__((always_inline)) Acc step(const Args& a, int64_t b, int64_t xo, int64_t lo,
+                                                                   const __m256* s, Acc acc) {
     // As in qlinear_avx2.cc: the prefetcher loses track of NB interleaved streams, so fetch the same
     // place of the next NB rows ourselves.
     if (D::kPacked)
@@ -226,32 +230,35 @@ struct Q8Rows {
       for (int m = 0; m < MB; ++m) {
         __m256i I = E::dot(wv, a.xr + m * a.xstride + xo);
         __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(I), _mm256_loadu_ps(a.dr + m * a.dstride + lo));
-        acc[r][m] = _mm256_fmadd_ps(t, s[r], acc[r][m]);
+        acc.v[r][m] = _mm256_fmadd_ps(t, s[r], acc.v[r][m]);
       }
     }
+    return acc;
   }
   // n steps of kind E starting at code k0 / byte b0 / lane l0 (k0 a multiple of the group size g or
   // of E::kCC, whichever is larger; g and E::kCC are powers of two, so one divides the other).
   template <class E>
-  MTPKIT_AVX2 static inline __attribute__((always_inline)) void steps(const Args& a, const float* sf, int64_t G, int g,
+  MTPKIT_AVX2 static inline __attribute__((always_inline)) Acc steps(const Args& a, const float* sf, int64_t G, int g,
                                                                     int64_t n, int64_t k0, int64_t b0, int64_t lo0,
-                                                                    __m256 (&acc)[NB][MB]) {
+                                                                    Acc acc) {
     __m256 s[NB];
     const float* sp = sf + k0 / g;  // the scale of the first group of the step
     if (g >= E::kCC) {  // a group is whole steps: one broadcast scale per group and row
       const int64_t per = g / E::kCC;
       for (int64_t i = 0; i < n; ++sp) {
         for (int r = 0; r < NB; ++r) s[r] = _mm256_broadcast_ss(sp + r * G);
-        for (const int64_t e = std::min(n, i + per); i < e; ++i) step<E>(a, b0 + i * E::kBytes, k0 + i * E::kCC, lo0 + 8 * i, s, acc);
+        for (const int64_t e = std::min(n, i + per); i < e; ++i)
+          acc = step<E>(a, b0 + i * E::kBytes, k0 + i * E::kCC, lo0 + 8 * i, s, acc);
       }
     } else {
       const __m256i idx = lane_groups<E>(g);
       const int64_t per = E::kCC / g;  // groups per step
       for (int64_t i = 0; i < n; ++i, sp += per) {
         for (int r = 0; r < NB; ++r) s[r] = _mm256_permutevar8x32_ps(_mm256_loadu_ps(sp + r * G), idx);
-        step<E>(a, b0 + i * E::kBytes, k0 + i * E::kCC, lo0 + 8 * i, s, acc);
+        acc = step<E>(a, b0 + i * E::kBytes, k0 + i * E::kCC, lo0 + 8 * i, s, acc);
       }
     }
+    return acc;
   }
   MTPKIT_AVX2 static void go(const Ctx& c, int64_t m0, int64_t n0);
 };
@@ -277,9 +284,9 @@ MTPKIT_AVX2 void Q8Rows<D, NB, MB>::go(const Ctx& c, int64_t m0, int64_t n0) {
     }
   }
   const Args a{src, wr, rb, D::codes(cd) + m0 * wk.kfull, cd.dv.data() + m0 * wk.lanes(), wk.kfull, wk.lanes()};
-  __m256 acc[NB][MB];
+  Acc acc;
   for (int r = 0; r < NB; ++r)
-    for (int m = 0; m < MB; ++m) acc[r][m] = _mm256_setzero_ps();
+    for (int m = 0; m < MB; ++m) acc.v[r][m] = _mm256_setzero_ps();
   // The rows' scales as floats once (padded for the 8-wide loads of the lane scales).
   thread_local std::vector<float> sbuf;
   sbuf.resize(size_t(NB * G + 8));
@@ -292,13 +299,13 @@ MTPKIT_AVX2 void Q8Rows<D, NB, MB>::go(const Ctx& c, int64_t m0, int64_t n0) {
   for (int i = 0; i < 8; ++i) sf[NB * G + i] = 0.f;
   using Rm = typename D::Rem;
   const int64_t ks = wk.nstep * D::kCC;
-  steps<D>(a, sf, G, w.group, wk.nstep, 0, 0, 0, acc);
+  acc = steps<D>(a, sf, G, w.group, wk.nstep, 0, 0, 0, acc);
   if constexpr (!std::is_same<D, Rm>::value)
-    steps<Rm>(a, sf, G, w.group, wk.nrem, ks, ks * w.bits / 8, 8 * wk.nstep, acc);
+    acc = steps<Rm>(a, sf, G, w.group, wk.nrem, ks, ks * w.bits / 8, 8 * wk.nstep, acc);
   const int64_t kfull = wk.kfull;
   for (int r = 0; r < NB; ++r)
     for (int m = 0; m < MB; ++m) {
-      float v = hsum(acc[r][m]);
+      float v = hsum(acc.v[r][m]);
       if (kfull < K)
         v += tail_sum(w, wr + r * rb, sr + r * G * ss, ss, cd.xq.data() + (m0 + m) * K, cd.xd.data() + (m0 + m) * QK, kfull);
       v += bias_dot(static_cast<const uint8_t*>(w.biases) + (n0 + r) * G * ss, w.sdt, ss, c.xsum + (m0 + m) * G, G);
