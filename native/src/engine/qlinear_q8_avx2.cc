@@ -3,19 +3,21 @@
 // A weight row is walked in steps (see the step kinds below): 4-bit rows 128 bytes (256 codes, 8
 // activation blocks) at a time, 2-bit and 8-bit rows 32 bytes, 3/5/6-bit rows 32 codes of a row
 // unpacked to bytes beforehand; what is left of a row after its last whole step goes in 32-byte
-// chunks, then (codes that fill no chunk) to a scalar tail. A step is unpacked ONCE and applied to every row of x in the batch:
-// vpmaddubsw (unsigned codes x signed activation codes, pairs summed in int16) and vpmaddwd (pairs of
-// int16 into int32) give 8 int32 lanes, each a part of exactly one activation block's integer dot
-// product I_j, or all of it (the scheme of ggml-org/llama.cpp ggml/src/ggml-cpu/arch/x86/quants.c,
-// mul_sum_us8_pairs_float). Saturation is impossible by construction: a vpmaddubsw pair is at most
-// 2 * 63 * 127 = 16002 for codes <= 6 bits, and at most 4 (2-bit) or 8 (4-bit: pairs <= 2 * 15 * 127)
-// of them are added in int16 (<= 3048, 30480); 8-bit codes (up to 255) skip vpmaddubsw and are
-// widened to int16 for vpmaddwd.
+// chunks, then (codes that fill no chunk) to a scalar tail. A step is unpacked ONCE and applied to
+// every row of x in the batch: vpmaddubsw (unsigned codes x signed activation codes, pairs summed in
+// int16) and vpmaddwd (pairs of int16 into int32) give 8 int32 lanes, each a part of exactly one
+// activation block's integer dot product I_j, or all of it (the scheme of ggml-org/llama.cpp
+// ggml/src/ggml-cpu/arch/x86/quants.c, mul_sum_us8_pairs_float). Saturation is impossible by
+// construction: a vpmaddubsw pair is at most 2 * 63 * 127 = 16002 for codes <= 6 bits, and at most 4
+// (2-bit) or 8 (4-bit: pairs <= 2 * 15 * 127) of them are added in int16 (<= 3048, 30480); 8-bit
+// codes (up to 255) skip vpmaddubsw and are widened to int16 for vpmaddwd.
 // Per step and row of x: acc += (float(I lanes) * d of each lane's block) * s of each lane's group,
 // then y = hsum(acc) + the rows' last codes that fill no step (scalar, in order) + sum_g b_g * xsum_g.
-// The order depends on the weight row and K only, never on the other rows of x. The activation codes
-// are laid out once per call in the order the unpacking produces (CallData::xqp / xq16), with each
-// lane's step in CallData::dv.
+// The order depends on the weight row and K only, never on the other rows of x: a row's outputs are
+// the same bits alone and in any batch. The integer parts are exact, so only the float order differs
+// from the portable kernel (qlinear_q8.cc, per block then per group): the two paths agree to float
+// rounding, not bit for bit. The activation codes are laid out once per call in the order the
+// unpacking produces (CallData::xqp / xq16), with each lane's step in CallData::dv.
 #include "qlinear_avx2.h"
 
 #if defined(__x86_64__)
@@ -36,8 +38,8 @@ MTPKIT_AVX2 inline __m256i load32(const void* p) { return _mm256_loadu_si256(sta
 // unpacked ONCE into W; dot() turns W and the step's activation codes into 8 int32 lanes, lane j
 // holding part (or all) of block lane_block(j) of the step. X: the activation code type. Rem: the
 // kind that walks what is left of a row after the last whole step (the kind itself when a step is
-// one 32-byte chunk). code(v, P): which code of the step vector v of W holds at byte P (the
-// activation codes are laid out once per call in that order, CallData::xqp).
+// one 32-byte chunk). code(v, P): which code of the step vector v of W holds at position P (byte, or
+// int16 for 8 bits; the activation codes are laid out once per call in that order).
 template <int Bits>
 struct Packed {  // 2 or 4 bits, one 32-byte chunk: vector p holds codes b * kP + p (b = byte 0..31)
   static constexpr int kP = 8 / Bits, kCC = 32 * kP, kBytes = 32, kVecs = kP, kPos = 32;
