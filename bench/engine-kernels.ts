@@ -5,11 +5,13 @@
  *    affine 4-bit and 8-bit, group 64, bf16 scales (each with float32 and with int8 'q8' activations),
  *    and bf16 rows, at 1 and 2 threads, as a fraction
  *    of the read bandwidth at the same thread count (aim: >= 0.70 at M = 1);
- *  - beta(M) = time(M rows of x) / time(1) for M = 1..5 (aim: beta(2) <= 1.15, beta(4) <= 1.40).
+ *  - beta(M) = time(M rows of x) / time(1) for M = 1..5 (aim: beta(2) <= 1.15, beta(4) <= 1.40),
+ *    and the cost of each row beyond the first, (beta(M) - 1) / (M - 1), in units of time(1).
  * Every figure is `repeat` timed calls (after one warm-up): min and median. Matrices smaller than
  * `--stream-mib` are stacked in copies that the calls cycle through, so each call reads from memory
  * as a decode step does, not from cache.
- * Run: node dist/bench/engine-kernels.js [--repeat 5] [--bw-mib 1024] [--stream-mib 256] [--quick] [--json]
+ * `--only <text>` keeps the matrices whose label contains the text (e.g. "q8", "4-bit g64 bf16 q8 mlp").
+ * Run: node dist/bench/engine-kernels.js [--repeat 5] [--bw-mib 1024] [--stream-mib 256] [--quick] [--only <text>] [--json]
  */
 import { randomFillSync } from 'crypto';
 import * as os from 'os';
@@ -37,6 +39,8 @@ export interface KernelFigure {
   roofline: number;
   /** Median time(M) / median time(1), M = 1..5. */
   beta: number[];
+  /** (beta(M) - 1) / (M - 1), M = 2..5: the cost of each row beyond the first, in units of time(1). */
+  perRow: number[];
   /**
    * The same from process CPU time (seconds = CPU seconds / threads): on a machine shared with other
    * work, time the process was not running is left out (memory contention from others is not).
@@ -96,6 +100,8 @@ export interface BenchOptions {
   bwMiB?: number;
   streamMiB?: number;
   quick?: boolean;
+  /** Keep only the matrices whose label contains this text. */
+  only?: string;
 }
 
 export function run(opts: BenchOptions = {}): EngineKernelsResult {
@@ -130,6 +136,7 @@ export function run(opts: BenchOptions = {}): EngineKernelsResult {
   for (const [fname, format, bits, act] of formats) {
     for (const [sname, rows, cols] of shapes) {
       if (format === 'BF16' && rows > 10000) continue; // the heads of both policies are quantized
+      if (opts.only !== undefined && !`${fname} ${sname}`.includes(opts.only)) continue;
       const one = qlinearBytes(makeSpec(format, bits, 8, cols, 1, act)) / 8;
       const copies = Math.max(1, Math.ceil(streamBytes / (one * rows)));
       const spec = makeSpec(format, bits, rows, cols, copies, act);
@@ -149,6 +156,7 @@ export function run(opts: BenchOptions = {}): EngineKernelsResult {
         const bw = rb?.gbPerSec.median ?? NaN;
         const cpuGb = bytes / cpuSeconds[0] / 1e9;
         const gbPerSec = { best: bytes / seconds[0].min / 1e9, median: bytes / seconds[0].median / 1e9 };
+        const beta = seconds.map((s) => s.median / seconds[0].median);
         figures.push({
           label: `${fname} ${sname}`,
           rows,
@@ -158,7 +166,8 @@ export function run(opts: BenchOptions = {}): EngineKernelsResult {
           seconds,
           gbPerSec,
           roofline: gbPerSec.median / bw,
-          beta: seconds.map((s) => s.median / seconds[0].median),
+          beta,
+          perRow: beta.slice(1).map((b, i) => (b - 1) / (i + 1)),
           cpu: {
             gbPerSec: cpuGb,
             roofline: cpuGb / (rb?.cpuGbPerSec.median ?? NaN),
@@ -172,11 +181,22 @@ export function run(opts: BenchOptions = {}): EngineKernelsResult {
 }
 
 function parseArgs(argv: string[]): BenchOptions & { json: boolean } {
-  const num = (flag: string): number | undefined => {
+  const value = (flag: string): string | undefined => {
     const i = argv.indexOf(flag);
-    return i >= 0 ? Number(argv[i + 1]) : undefined;
+    return i >= 0 ? argv[i + 1] : undefined;
   };
-  return { repeat: num('--repeat'), bwMiB: num('--bw-mib'), streamMiB: num('--stream-mib'), quick: argv.includes('--quick'), json: argv.includes('--json') };
+  const num = (flag: string): number | undefined => {
+    const v = value(flag);
+    return v === undefined ? undefined : Number(v);
+  };
+  return {
+    repeat: num('--repeat'),
+    bwMiB: num('--bw-mib'),
+    streamMiB: num('--stream-mib'),
+    quick: argv.includes('--quick'),
+    only: value('--only'),
+    json: argv.includes('--json'),
+  };
 }
 
 if (require.main === module) {
@@ -193,11 +213,13 @@ if (require.main === module) {
       );
     }
     const betas = (v: number[]): string => v.slice(1).map((x) => x.toFixed(2)).join(' ');
-    console.log('  matrix                                            thr   MiB | wall: GB/s best/median  roof  beta(2..5)      | cpu: GB/s  roof  beta(2..5)');
+    console.log(
+      '  matrix                                            thr   MiB | wall: GB/s best/median  roof  beta(2..5)      +row(2..5)      | cpu: GB/s  roof  beta(2..5)',
+    );
     for (const f of r.figures) {
       console.log(
         `  ${`${f.label} [${f.rows}x${f.cols}]`.padEnd(48)} ${String(f.threads).padStart(3)} ${(f.bytes / 2 ** 20).toFixed(1).padStart(5)} |` +
-          ` ${f.gbPerSec.best.toFixed(2).padStart(6)} / ${f.gbPerSec.median.toFixed(2).padStart(6)}  ${f.roofline.toFixed(2)}  ${betas(f.beta)} |` +
+          ` ${f.gbPerSec.best.toFixed(2).padStart(6)} / ${f.gbPerSec.median.toFixed(2).padStart(6)}  ${f.roofline.toFixed(2)}  ${betas(f.beta)}  ${f.perRow.map((x) => x.toFixed(2)).join(' ')} |` +
           ` ${f.cpu.gbPerSec.toFixed(2).padStart(6)}  ${f.cpu.roofline.toFixed(2)}  ${betas(f.cpu.beta)}`,
       );
     }

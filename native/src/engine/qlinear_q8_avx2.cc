@@ -1,22 +1,29 @@
 // AVX2 kernels of the q8 mode (int8 activations, affine weights; x86-64 only, chosen at run time).
 //
-// A weight row is walked in chunks of 32 bytes. A chunk is unpacked ONCE into byte codes (2-bit: 4
-// vectors of 32 codes, 4-bit: 2, 3/5/6-bit: a row unpacked to bytes beforehand, 1; 8-bit: 2 vectors
-// of 16 codes widened to int16) and applied to every row of x in the batch: vpmaddubsw (unsigned
-// codes x signed activation codes, pairs summed in int16) and vpmaddwd (pairs of int16 into int32)
-// give 8 int32 lanes, each a part of exactly one activation block's integer dot product I_j (the
-// scheme of ggml-org/llama.cpp ggml/src/ggml-cpu/arch/x86/quants.c, mul_sum_us8_pairs_float).
-// Saturation is impossible by construction: a maddubs pair is at most 2 * 63 * 127 = 16002 for
-// codes <= 6 bits, and at most 4 (2-bit) or 2 (4-bit) vectors are added in int16 (<= 3048, 7620);
-// 8-bit codes (up to 255) skip maddubs and are widened to int16 for vpmaddwd.
-// Per chunk and row of x: acc += (float(I lanes) * d of each lane's block) * s of each lane's group,
-// then y = hsum(acc) + the rows' last K % chunk codes in order (scalar) + sum_g b_g * xsum_g. The
-// order depends on the weight row and K only. The activation codes are laid out once per call in
-// the order the unpacking produces (CallData::xqp / xq16), with each lane's step in CallData::dv.
+// A weight row is walked in steps (see the step kinds below): 4-bit rows 128 bytes (256 codes, 8
+// activation blocks) at a time, 2-bit and 8-bit rows 32 bytes, 3/5/6-bit rows 32 codes of a row
+// unpacked to bytes beforehand; what is left of a row after its last whole step goes in 32-byte
+// chunks, then (codes that fill no chunk) to a scalar tail. A step is unpacked ONCE and applied to
+// every row of x in the batch: vpmaddubsw (unsigned codes x signed activation codes, pairs summed in
+// int16) and vpmaddwd (pairs of int16 into int32) give 8 int32 lanes, each a part of exactly one
+// activation block's integer dot product I_j, or all of it (the scheme of ggml-org/llama.cpp
+// ggml/src/ggml-cpu/arch/x86/quants.c, mul_sum_us8_pairs_float). Saturation is impossible by
+// construction: a vpmaddubsw pair is at most 2 * 63 * 127 = 16002 for codes <= 6 bits, and at most 4
+// (2-bit) or 8 (4-bit: pairs <= 2 * 15 * 127) of them are added in int16 (<= 3048, 30480); 8-bit
+// codes (up to 255) skip vpmaddubsw and are widened to int16 for vpmaddwd.
+// Per step and row of x: acc += (float(I lanes) * d of each lane's block) * s of each lane's group,
+// then y = hsum(acc) + the rows' last codes that fill no step (scalar, in order) + sum_g b_g * xsum_g.
+// The order depends on the weight row and K only, never on the other rows of x: a row's outputs are
+// the same bits alone and in any batch. The integer parts are exact, so only the float order differs
+// from the portable kernel (qlinear_q8.cc, per block then per group): the two paths agree to float
+// rounding, not bit for bit. The activation codes are laid out once per call in the order the
+// unpacking produces (CallData::xqp / xq16), with each lane's step in CallData::dv.
 #include "qlinear_avx2.h"
 
 #if defined(__x86_64__)
+#include <algorithm>
 #include <limits>
+#include <type_traits>
 
 namespace mtpkit {
 namespace engine {
@@ -27,17 +34,24 @@ using namespace avx2;
 
 MTPKIT_AVX2 inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-// Codes per 32-byte chunk of a row and how the chunk is unpacked. X: the activation code type.
-// load(): chunk -> W; dot(): W x the chunk's activation codes -> 8 int32 lanes, lane l holding part
-// of block (chunk start + l * kCC / 8) / kQB.
+// The kinds of step a row is walked in. A step covers kCC codes (kBytes bytes of the row) and is
+// unpacked ONCE into W; dot() turns W and the step's activation codes into 8 int32 lanes, lane j
+// holding part (or all) of block lane_block(j) of the step. X: the activation code type. Rem: the
+// kind that walks what is left of a row after the last whole step (the kind itself when a step is
+// one 32-byte chunk). code(v, P): which code of the step vector v of W holds at position P (byte, or
+// int16 for 8 bits; the activation codes are laid out once per call in that order).
 template <int Bits>
-struct Packed {  // 2 or 4 bits: vector p holds codes b * kP + p of the chunk (b = byte 0..31)
-  static constexpr int kP = 8 / Bits, kCC = 32 * kP;
+struct Packed {  // 2 or 4 bits, one 32-byte chunk: vector p holds codes b * kP + p (b = byte 0..31)
+  static constexpr int kP = 8 / Bits, kCC = 32 * kP, kBytes = 32, kVecs = kP, kPos = 32;
   static constexpr bool kPacked = true;
   using X = int8_t;
+  using Rem = Packed;
   struct W {
     __m256i v[kP];
   };
+  static constexpr int lane_block(int j) { return j * (kCC / 8) / kQB; }
+  static constexpr int code(int v, int P) { return P * kP + v; }
+  static const X* codes(const CallData& cd) { return cd.xqp.data(); }
   MTPKIT_AVX2 static inline void load(const uint8_t* p, W& w) {
     const __m256i raw = load32(p), mask = _mm256_set1_epi8(char((1 << Bits) - 1));
     for (int i = 0; i < kP; ++i) w.v[i] = _mm256_and_si256(_mm256_srli_epi16(raw, i * Bits), mask);
@@ -47,15 +61,67 @@ struct Packed {  // 2 or 4 bits: vector p holds codes b * kP + p of the chunk (b
     for (int i = 1; i < kP; ++i) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(w.v[i], load32(x + 32 * i)));
     return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
   }
+};
+// Four 32-byte chunks at p, transposed by 32-bit words within each 128-bit half: word 4h + i of t[k]
+// is word 4h + k of chunk i.
+MTPKIT_AVX2 inline void transpose4(const uint8_t* p, __m256i (&t)[4]) {
+  const __m256i r0 = load32(p), r1 = load32(p + 32), r2 = load32(p + 64), r3 = load32(p + 96);
+  const __m256i a = _mm256_unpacklo_epi32(r0, r1), b = _mm256_unpacklo_epi32(r2, r3);
+  const __m256i c = _mm256_unpackhi_epi32(r0, r1), d = _mm256_unpackhi_epi32(r2, r3);
+  t[0] = _mm256_unpacklo_epi64(a, b);
+  t[1] = _mm256_unpackhi_epi64(a, b);
+  t[2] = _mm256_unpacklo_epi64(c, d);
+  t[3] = _mm256_unpackhi_epi64(c, d);
+}
+
+// 4 bits, four 32-byte chunks (256 codes, 8 blocks) per step. In chunk i, 32-bit word t holds 8
+// codes of block 2i + t / 4. A 4x4 transpose of the words within each 128-bit half gives vectors
+// T_k whose word 4h + i is word 4h + k of chunk i: every 32-bit lane of every T_k (and of its low and
+// high nibbles) belongs to one block, the same block in all of them, so the 8 vpmaddubsw results of
+// a row can be added in int16 (8 * 2 * 15 * 127 = 30480 < 32768) before one vpmaddwd makes each
+// lane a whole block's I_j: lane j = 4h + i holds block 2i + h. The transpose and the nibble split
+// are done once per step for all rows of x; per row and step: 8 vpmaddubsw, 7 vpaddw, 1 vpmaddwd
+// and one float step (convert, times d, fused add of times s) for 8 blocks.
+struct Nib4x4 {
+  static constexpr int kCC = 256, kBytes = 128, kVecs = 8, kPos = 32;
+  static constexpr bool kPacked = true;
+  using X = int8_t;
+  using Rem = Packed<4>;
+  struct W {
+    __m256i v[8];  // v[2k] low nibbles of T_k, v[2k + 1] high nibbles
+  };
+  static constexpr int lane_block(int j) { return 2 * (j & 3) + (j >> 2); }
+  // byte P = 16h + 4i + e of T_k is byte 16h + 4k + e of chunk i: codes 64i + 2 (16h + 4k + e) + nibble.
+  static constexpr int code(int v, int P) {
+    return 64 * ((P >> 2) & 3) + 32 * (P >> 4) + 8 * (v >> 1) + 2 * (P & 3) + (v & 1);
+  }
   static const X* codes(const CallData& cd) { return cd.xqp.data(); }
+  MTPKIT_AVX2 static inline void load(const uint8_t* p, W& w) {
+    __m256i t[4];
+    transpose4(p, t);
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    for (int k = 0; k < 4; ++k) {
+      w.v[2 * k] = _mm256_and_si256(t[k], mask);
+      w.v[2 * k + 1] = _mm256_and_si256(_mm256_srli_epi16(t[k], 4), mask);
+    }
+  }
+  MTPKIT_AVX2 static inline __m256i dot(const W& w, const int8_t* x) {
+    __m256i s = _mm256_maddubs_epi16(w.v[0], load32(x));
+    for (int i = 1; i < 8; ++i) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(w.v[i], load32(x + 32 * i)));
+    return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
+  }
 };
 struct Bytes8 {  // 8 bits: codes up to 255 would saturate vpmaddubsw, so both sides go to int16
-  static constexpr int kCC = 32;
+  static constexpr int kCC = 32, kBytes = 32, kVecs = 2, kPos = 16;
   static constexpr bool kPacked = true;
   using X = int16_t;
+  using Rem = Bytes8;
   struct W {
     __m256i lo, hi;
   };
+  static constexpr int lane_block(int) { return 0; }
+  static constexpr int code(int v, int P) { return 16 * v + P; }
+  static const X* codes(const CallData& cd) { return cd.xq16.data(); }
   MTPKIT_AVX2 static inline void load(const uint8_t* p, W& w) {
     w.lo = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     w.hi = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)));
@@ -63,29 +129,59 @@ struct Bytes8 {  // 8 bits: codes up to 255 would saturate vpmaddubsw, so both s
   MTPKIT_AVX2 static inline __m256i dot(const W& w, const int16_t* x) {
     return _mm256_add_epi32(_mm256_madd_epi16(w.lo, load32(x)), _mm256_madd_epi16(w.hi, load32(x + 16)));
   }
-  static const X* codes(const CallData& cd) { return cd.xq16.data(); }
 };
 struct Unpacked {  // 3/5/6 bits: the row is unpacked to one byte per code first (codes <= 63)
-  static constexpr int kCC = 32;
+  static constexpr int kCC = 32, kBytes = 32;
   static constexpr bool kPacked = false;
   using X = int8_t;
+  using Rem = Unpacked;
   struct W {
     __m256i v;
   };
+  static constexpr int lane_block(int) { return 0; }
+  static const X* codes(const CallData& cd) { return cd.xq.data(); }
   MTPKIT_AVX2 static inline void load(const uint8_t* p, W& w) { w.v = load32(p); }
   MTPKIT_AVX2 static inline __m256i dot(const W& w, const int8_t* x) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(w.v, load32(x)), _mm256_set1_epi16(1));
   }
-  static const X* codes(const CallData& cd) { return cd.xq.data(); }
 };
 
-// The scales of chunk ch when a chunk spans n = cc / group groups (lanes 8/n per group); sf: the row's scales.
-MTPKIT_AVX2 inline __m256 mixed_scales(const float* sf, int64_t ch, int n) {
-  alignas(32) float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (int i = 0; i < n; ++i) s[i] = sf[ch * n + i];
-  const int lpg = 8 / n;
-  const __m256i idx = _mm256_setr_epi32(0, 1 / lpg, 2 / lpg, 3 / lpg, 4 / lpg, 5 / lpg, 6 / lpg, 7 / lpg);
-  return _mm256_permutevar8x32_ps(_mm256_load_ps(s), idx);
+template <int Bits>
+struct Kind {  // the step kind of each width
+  using D = Unpacked;
+};
+template <>
+struct Kind<2> {
+  using D = Packed<2>;
+};
+template <>
+struct Kind<4> {
+  using D = Nib4x4;
+};
+template <>
+struct Kind<8> {
+  using D = Bytes8;
+};
+
+// How a row of K codes is walked: nstep whole steps of D, then nrem whole steps of D::Rem; kfull
+// codes in all (the rest, whole groups, goes to tail_sum). Each step has 8 lanes of d.
+struct Walk {
+  int64_t nstep, nrem, kfull;
+  int64_t lanes() const { return 8 * (nstep + nrem); }
+};
+template <class D>
+Walk walk(int64_t K) {
+  const int64_t nstep = K / D::kCC, nrem = (K - nstep * D::kCC) / D::Rem::kCC;
+  return {nstep, nrem, nstep * D::kCC + nrem * D::Rem::kCC};
+}
+
+// The group of each lane of a step of kind E among the groups the step spans (g < E::kCC); the
+// lanes' scales are these entries of the 8 scales from the step's first group (padded at the end).
+template <class E>
+MTPKIT_AVX2 inline __m256i lane_groups(int g) {
+  alignas(32) int32_t v[8];
+  for (int j = 0; j < 8; ++j) v[j] = E::lane_block(j) * kQB / g;
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(v));
 }
 
 // The codes from k0 to the end of the row that do not fill a chunk (whole groups), in order.
@@ -106,6 +202,66 @@ float tail_sum(const QLinear& w, const uint8_t* wrow, const uint8_t* sp, int64_t
 // small M; each output is summed exactly as it would be alone).
 template <class D, int NB, int MB>
 struct Q8Rows {
+  using X = typename D::X;
+  // The partial sums, 8 lanes per output (passed and returned by value so that they stay in registers).
+  struct Acc {
+    __m256 v[NB][MB];
+  };
+  struct Args {
+    const uint8_t* const* src;  // NB rows (packed, or unpacked to bytes)
+    const uint8_t* wr;          // the packed rows, for prefetching
+    int64_t rb;
+    const X* xr;  // codes of row m0
+    const float* dr;  // lane steps of row m0
+    int64_t xstride, dstride;
+  };
+  // One step of kind E (at byte b of the rows, code xo of the laid-out codes, lane offset lo) of
+  // every weight row, all rows of x; s[r]: the scale of each lane of row r.
+  template <class E>
+  MTPKIT_AVX2 static inline __attribute__((always_inline)) Acc step(const Args& a, int64_t b, int64_t xo, int64_t lo,
+                                                                   const __m256* s, Acc acc) {
+    // As in qlinear_avx2.cc: the prefetcher loses track of NB interleaved streams, so fetch the same
+    // place of the next NB rows ourselves.
+    if (D::kPacked)
+      for (int64_t o = 0; o < E::kBytes; o += 64)
+        if (((b + o) & 63) == 0)
+          for (int r = 0; r < NB; ++r) _mm_prefetch(reinterpret_cast<const char*>(a.wr + (NB + r) * a.rb + b + o), _MM_HINT_T0);
+    for (int r = 0; r < NB; ++r) {
+      typename E::W wv;
+      E::load(a.src[r] + b, wv);
+      for (int m = 0; m < MB; ++m) {
+        __m256i I = E::dot(wv, a.xr + m * a.xstride + xo);
+        __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(I), _mm256_loadu_ps(a.dr + m * a.dstride + lo));
+        acc.v[r][m] = _mm256_fmadd_ps(t, s[r], acc.v[r][m]);
+      }
+    }
+    return acc;
+  }
+  // n steps of kind E starting at code k0 / byte b0 / lane l0 (k0 a multiple of the group size g or
+  // of E::kCC, whichever is larger; g and E::kCC are powers of two, so one divides the other).
+  template <class E>
+  MTPKIT_AVX2 static inline __attribute__((always_inline)) Acc steps(const Args& a, const float* sf, int64_t G, int g,
+                                                                    int64_t n, int64_t k0, int64_t b0, int64_t lo0,
+                                                                    Acc acc) {
+    __m256 s[NB];
+    const float* sp = sf + k0 / g;  // the scale of the first group of the step
+    if (g >= E::kCC) {  // a group is whole steps: one broadcast scale per group and row
+      const int64_t per = g / E::kCC;
+      for (int64_t i = 0; i < n; ++sp) {
+        for (int r = 0; r < NB; ++r) s[r] = _mm256_broadcast_ss(sp + r * G);
+        for (const int64_t e = std::min(n, i + per); i < e; ++i)
+          acc = step<E>(a, b0 + i * E::kBytes, k0 + i * E::kCC, lo0 + 8 * i, s, acc);
+      }
+    } else {
+      const __m256i idx = lane_groups<E>(g);
+      const int64_t per = E::kCC / g;  // groups per step
+      for (int64_t i = 0; i < n; ++i, sp += per) {
+        for (int r = 0; r < NB; ++r) s[r] = _mm256_permutevar8x32_ps(_mm256_loadu_ps(sp + r * G), idx);
+        acc = step<E>(a, b0 + i * E::kBytes, k0 + i * E::kCC, lo0 + 8 * i, s, acc);
+      }
+    }
+    return acc;
+  }
   MTPKIT_AVX2 static void go(const Ctx& c, int64_t m0, int64_t n0);
 };
 template <class D, int NB, int MB>
@@ -113,12 +269,10 @@ MTPKIT_AVX2 void Q8Rows<D, NB, MB>::go(const Ctx& c, int64_t m0, int64_t n0) {
   const QLinear& w = *c.w;
   const CallData& cd = *c.cd;
   const int64_t K = w.cols, G = K / w.group, QK = K / kQB;
-  const int64_t nfull = K / D::kCC, kfull = nfull * D::kCC;
+  const Walk wk = walk<D>(K);
   const int64_t rb = K * w.bits / 8, ss = scale_size(w);
   const uint8_t* wr = static_cast<const uint8_t*>(w.w) + n0 * rb;
   const uint8_t* sr = static_cast<const uint8_t*>(w.scales) + n0 * G * ss;
-  const typename D::X* xr = D::codes(cd) + m0 * kfull;
-  const float* dr = cd.dv.data() + m0 * nfull * 8;
   const uint8_t* src[NB];
   if (D::kPacked) {
     for (int r = 0; r < NB; ++r) src[r] = wr + r * rb;
@@ -131,51 +285,29 @@ MTPKIT_AVX2 void Q8Rows<D, NB, MB>::go(const Ctx& c, int64_t m0, int64_t n0) {
       src[r] = buf.data() + r * K;
     }
   }
-  __m256 acc[NB][MB];
+  const Args a{src, wr, rb, D::codes(cd) + m0 * wk.kfull, cd.dv.data() + m0 * wk.lanes(), wk.kfull, wk.lanes()};
+  Acc acc;
   for (int r = 0; r < NB; ++r)
-    for (int m = 0; m < MB; ++m) acc[r][m] = _mm256_setzero_ps();
-  // One chunk of every row, all rows of x; s[r]: the scale of each lane of row r.
-  auto chunk = [&](int64_t ch, const __m256* s) __attribute__((always_inline, target("avx2,fma,f16c"))) {
-    // As in qlinear_avx2.cc: the prefetcher loses track of NB interleaved streams, so fetch the same
-    // place of the next NB rows ourselves.
-    if (D::kPacked && (ch & 1) == 0)
-      for (int r = 0; r < NB; ++r) _mm_prefetch(reinterpret_cast<const char*>(wr + (NB + r) * rb + 32 * ch), _MM_HINT_T0);
-    for (int r = 0; r < NB; ++r) {
-      typename D::W wv;
-      D::load(src[r] + 32 * ch, wv);
-      for (int m = 0; m < MB; ++m) {
-        __m256i I = D::dot(wv, xr + m * kfull + ch * D::kCC);
-        __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(I), _mm256_loadu_ps(dr + (m * nfull + ch) * 8));
-        acc[r][m] = _mm256_fmadd_ps(t, s[r], acc[r][m]);
-      }
-    }
-  };
-  // The rows' scales as floats once, so that a group's scale is one broadcast load.
+    for (int m = 0; m < MB; ++m) acc.v[r][m] = _mm256_setzero_ps();
+  // The rows' scales as floats once (padded for the 8-wide loads of the lane scales).
   thread_local std::vector<float> sbuf;
-  sbuf.resize(size_t(NB * G));
+  sbuf.resize(size_t(NB * G + 8));
   float* sf = sbuf.data();
   for (int r = 0; r < NB; ++r) {
     int64_t k = 0;
     for (; k + 8 <= G; k += 8) _mm256_storeu_ps(sf + r * G + k, load8(sr + (r * G + k) * ss, w.sdt));
     for (; k < G; ++k) sf[r * G + k] = load_scale(sr + (r * G + k) * ss, w.sdt);
   }
-  __m256 s[NB];
-  if (w.group >= D::kCC) {  // a group is whole chunks: one broadcast scale per group and row
-    const int64_t cpg = w.group / D::kCC;
-    for (int64_t k = 0, ch = 0; k < G; ++k) {
-      for (int r = 0; r < NB; ++r) s[r] = _mm256_broadcast_ss(sf + r * G + k);
-      for (int64_t i = 0; i < cpg; ++i, ++ch) chunk(ch, s);
-    }
-  } else {
-    const int n = int(D::kCC / w.group);
-    for (int64_t ch = 0; ch < nfull; ++ch) {
-      for (int r = 0; r < NB; ++r) s[r] = mixed_scales(sf + r * G, ch, n);
-      chunk(ch, s);
-    }
-  }
+  for (int i = 0; i < 8; ++i) sf[NB * G + i] = 0.f;
+  using Rm = typename D::Rem;
+  const int64_t ks = wk.nstep * D::kCC;
+  acc = steps<D>(a, sf, G, w.group, wk.nstep, 0, 0, 0, acc);
+  if constexpr (!std::is_same<D, Rm>::value)
+    acc = steps<Rm>(a, sf, G, w.group, wk.nrem, ks, ks * w.bits / 8, 8 * wk.nstep, acc);
+  const int64_t kfull = wk.kfull;
   for (int r = 0; r < NB; ++r)
     for (int m = 0; m < MB; ++m) {
-      float v = hsum(acc[r][m]);
+      float v = hsum(acc.v[r][m]);
       if (kfull < K)
         v += tail_sum(w, wr + r * rb, sr + r * G * ss, ss, cd.xq.data() + (m0 + m) * K, cd.xd.data() + (m0 + m) * QK, kfull);
       v += bias_dot(static_cast<const uint8_t*>(w.biases) + (n0 + r) * G * ss, w.sdt, ss, c.xsum + (m0 + m) * G, G);
@@ -188,7 +320,49 @@ void q8_kernel(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64
   run_rows<MultiRow<Q8Rows, D>::template R>(w, cd, y, r0, r1);
 }
 
-int chunk_codes(const QLinear& w) { return w.bits == 2 ? Packed<2>::kCC : w.bits == 4 ? Packed<4>::kCC : 32; }
+template <class X>
+std::vector<X>& laid_out(CallData& cd);
+template <>
+std::vector<int8_t>& laid_out<int8_t>(CallData& cd) {
+  return cd.xqp;
+}
+template <>
+std::vector<int16_t>& laid_out<int16_t>(CallData& cd) {
+  return cd.xq16;
+}
+
+// The activation codes of x in the order steps of kind D (then D::Rem) read them.
+template <class D>
+void lay_out(const QLinear& w, CallData& cd) {
+  const int64_t K = w.cols, M = cd.M, QK = K / kQB;
+  const Walk wk = walk<D>(K);
+  using Rm = typename D::Rem;
+  const int64_t ks = wk.nstep * D::kCC;
+  if constexpr (D::kPacked) {
+    using X = typename D::X;
+    std::vector<X>& buf = laid_out<X>(cd);
+    buf.resize(size_t(M * wk.kfull));
+    for (int64_t m = 0; m < M; ++m) {
+      const int8_t* x = cd.xq.data() + m * K;
+      X* o = buf.data() + m * wk.kfull;
+      for (int64_t c0 = 0; c0 < ks; c0 += D::kCC)
+        for (int v = 0; v < D::kVecs; ++v)
+          for (int P = 0; P < D::kPos; ++P) o[c0 + D::kPos * v + P] = x[c0 + D::code(v, P)];
+      for (int64_t c0 = ks; c0 < wk.kfull; c0 += Rm::kCC)
+        for (int v = 0; v < Rm::kVecs; ++v)
+          for (int P = 0; P < Rm::kPos; ++P) o[c0 + Rm::kPos * v + P] = x[c0 + Rm::code(v, P)];
+    }
+  }
+  cd.dv.resize(size_t(M * wk.lanes()));
+  for (int64_t m = 0; m < M; ++m) {
+    float* o = cd.dv.data() + m * wk.lanes();
+    const float* d = cd.xd.data() + m * QK;
+    for (int64_t i = 0; i < wk.nstep; ++i)
+      for (int j = 0; j < 8; ++j) o[8 * i + j] = d[(i * D::kCC) / kQB + D::lane_block(j)];
+    for (int64_t i = 0; i < wk.nrem; ++i)
+      for (int j = 0; j < 8; ++j) o[8 * (wk.nstep + i) + j] = d[(ks + i * Rm::kCC) / kQB + Rm::lane_block(j)];
+  }
+}
 
 }  // namespace
 
@@ -233,34 +407,20 @@ MTPKIT_AVX2 void avx2_quantize_blocks(const float* x, int64_t nblocks, int8_t* x
 
 RowKernel avx2_q8_kernel(const QLinear& w) {
   switch (w.bits) {
-    case 2: return q8_kernel<Packed<2>>;
-    case 4: return q8_kernel<Packed<4>>;
-    case 8: return q8_kernel<Bytes8>;
+    case 2: return q8_kernel<Kind<2>::D>;
+    case 4: return q8_kernel<Kind<4>::D>;
+    case 8: return q8_kernel<Kind<8>::D>;
     default: return q8_kernel<Unpacked>;
   }
 }
 
 void avx2_q8_prepare(const QLinear& w, CallData& cd) {
-  const int64_t K = w.cols, M = cd.M, QK = K / kQB;
-  const int cc = chunk_codes(w), per = cc / 32;  // per: codes of a chunk per byte position
-  const int64_t nfull = K / cc, kfull = nfull * cc;
-  if (w.bits == 2 || w.bits == 4) {
-    // Vector p of a chunk holds codes b * per + p (b = 0..31): the same order for x.
-    cd.xqp.resize(size_t(M * kfull));
-    for (int64_t m = 0; m < M; ++m) {
-      const int8_t* x = cd.xq.data() + m * K;
-      int8_t* o = cd.xqp.data() + m * kfull;
-      for (int64_t c0 = 0; c0 < kfull; c0 += cc)
-        for (int p = 0; p < per; ++p)
-          for (int b = 0; b < 32; ++b) o[c0 + 32 * p + b] = x[c0 + b * per + p];
-    }
-  } else if (w.bits == 8) {
-    cd.xq16.assign(cd.xq.begin(), cd.xq.end());
+  switch (w.bits) {
+    case 2: return lay_out<Kind<2>::D>(w, cd);
+    case 4: return lay_out<Kind<4>::D>(w, cd);
+    case 8: return lay_out<Kind<8>::D>(w, cd);
+    default: return lay_out<Unpacked>(w, cd);
   }
-  cd.dv.resize(size_t(M * nfull * 8));
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t ch = 0; ch < nfull; ++ch)
-      for (int l = 0; l < 8; ++l) cd.dv[size_t((m * nfull + ch) * 8 + l)] = cd.xd[size_t(m * QK + (ch * cc + l * (cc / 8)) / kQB)];
 }
 
 }  // namespace detail
