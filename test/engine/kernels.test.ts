@@ -36,16 +36,18 @@ afterAll(() => setScalarKernels(false));
 
 /**
  * What run-time selection has to pick on this machine: the AVX2 kernels on an x86-64 CPU whose flags
- * (Linux's /proc/cpuinfo) list avx2, fma and f16c, the portable ones on any other architecture;
+ * (Linux's /proc/cpuinfo) list avx2, fma and f16c ('avx2-vnni' when they list avx_vnni too: the q8
+ * kernels then use vpdpbusd, kernels-vnni.test.ts), the portable ones on any other architecture;
  * undefined where the flags cannot be read.
  */
-function expectedAutoIsa(): 'avx2' | 'scalar' | undefined {
+function expectedAutoIsa(): 'avx2-vnni' | 'avx2' | 'scalar' | undefined {
   if (process.arch !== 'x64') return 'scalar';
   if (process.platform !== 'linux') return undefined;
   const line = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
   if (!line) return undefined;
   const flags = new Set(line[1].trim().split(/\s+/));
-  return ['avx2', 'fma', 'f16c'].every((f) => flags.has(f)) ? 'avx2' : 'scalar';
+  if (!['avx2', 'fma', 'f16c'].every((f) => flags.has(f))) return 'scalar';
+  return flags.has('avx_vnni') ? 'avx2-vnni' : 'avx2';
 }
 
 // Weights shared by both paths' thread tests (generating them dominates the test's time).
@@ -57,7 +59,7 @@ describe.each(PATHS)('%s kernels', (path) => {
   test('the path is the one asked for', () => {
     const want = path === 'scalar' ? 'scalar' : expectedAutoIsa();
     if (want) expect(kernelIsa()).toBe(want);
-    else expect(['avx2', 'scalar']).toContain(kernelIsa());
+    else expect(['avx2-vnni', 'avx2', 'scalar']).toContain(kernelIsa());
   });
 
   test.each(CASES.map((c) => [c.label, c] as const))('%s: matches the reference, batch invariant', (_l, c) => {

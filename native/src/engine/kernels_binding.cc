@@ -8,7 +8,8 @@
 //     matrix smaller than the last-level cache is still read from memory)
 //   kernelsReadBandwidth(bytes, threads, repeat) -> {bytes, wall, cpu} (seconds per pass)
 //   kernelsQuantizeActivations(x: Float32Array, M, K) -> {xq: Int8Array [M*K], d: Float32Array [M*K/kQB]}
-//   kernelsSetScalar(on), kernelsIsa() -> 'avx2' | 'scalar'
+//   kernelsSetScalar(on), kernelsSetKernels('auto' | 'scalar' | 'avx2'),
+//   kernelsIsa() -> 'avx2-vnni' | 'avx2' | 'scalar'
 // spec.act (optional, affine only): 1 = int8 activations (q8 mode), 0 = float32.
 // The TS wrapper validates everything; here only what keeps memory accesses in bounds, reported as
 // JS exceptions.
@@ -289,6 +290,15 @@ Napi::Value SetScalar(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// 'auto' | 'scalar' | 'avx2' (kernels.ts checks the name).
+Napi::Value SetKernels(const Napi::CallbackInfo& info) {
+  const std::string c = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "auto";
+  engine::qlinear_set_kernels(c == "scalar" ? engine::KernelChoice::Scalar
+                              : c == "avx2" ? engine::KernelChoice::Avx2
+                                            : engine::KernelChoice::Auto);
+  return info.Env().Undefined();
+}
+
 Napi::Value Isa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), engine::qlinear_isa()); }
 
 }  // namespace
@@ -300,7 +310,7 @@ void InitEngineKernels(Napi::Env env, Napi::Object exports) {
   } kFns[] = {{"kernelsQlinearForward", QlinearForward}, {"kernelsQlinearRow", QlinearRow},
               {"kernelsQlinearBytes", QlinearBytes},     {"kernelsTimeForward", TimeForward},
               {"kernelsReadBandwidth", ReadBandwidth},   {"kernelsSetScalar", SetScalar},
-              {"kernelsIsa", Isa},
+              {"kernelsSetKernels", SetKernels}, {"kernelsIsa", Isa},
               {"kernelsQuantizeActivations", QuantizeActivations}};
   for (const auto& f : kFns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
 }

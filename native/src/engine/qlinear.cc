@@ -95,17 +95,23 @@ float sum8(const float* a, int64_t n) {
   return s;
 }
 
-std::atomic<int> g_force_scalar{-1};  // -1: not read from the environment yet
+// -1: not read from the environment yet; otherwise a KernelChoice.
+std::atomic<int> g_choice{-1};
 
-bool force_scalar() {
-  int v = g_force_scalar.load(std::memory_order_relaxed);
+KernelChoice kernel_choice() {
+  int v = g_choice.load(std::memory_order_relaxed);
   if (v < 0) {
     const char* e = std::getenv("MTPKIT_KERNELS");
-    v = (e && std::strcmp(e, "scalar") == 0) ? 1 : 0;
-    g_force_scalar.store(v, std::memory_order_relaxed);
+    KernelChoice c = KernelChoice::Auto;
+    if (e && std::strcmp(e, "scalar") == 0) c = KernelChoice::Scalar;
+    if (e && std::strcmp(e, "avx2") == 0) c = KernelChoice::Avx2;
+    v = int(c);
+    g_choice.store(v, std::memory_order_relaxed);
   }
-  return v == 1;
+  return KernelChoice(v);
 }
+
+bool force_scalar() { return kernel_choice() == KernelChoice::Scalar; }
 
 #if defined(__x86_64__)
 // F16C is read from CPUID leaf 1 (ECX bit 29, bit_F16C in <cpuid.h>) rather than with
@@ -122,6 +128,17 @@ bool cpu_has_avx2() {
   }();
   return ok;
 }
+
+// AVX-VNNI (the VEX-encoded vpdpbusd) is CPUID leaf 7 subleaf 1, EAX bit 4 (Intel SDM vol. 2,
+// CPUID; gcc's and clang's <cpuid.h> differ on the macro's name and clang 14 has none, hence the
+// literal). It uses only the YMM state, which the avx2 test above already requires the OS to save.
+bool cpu_has_avx_vnni() {
+  static const bool ok = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return cpu_has_avx2() && __get_cpuid_count(7, 1, &a, &b, &c, &d) != 0 && (a & (1u << 4)) != 0;
+  }();
+  return ok;
+}
 #endif
 
 }  // namespace
@@ -134,6 +151,10 @@ bool use_simd() {
   return false;  // no vector kernels for this architecture yet: the portable ones
 #endif
 }
+
+#if defined(__x86_64__)
+bool use_vnni() { return use_simd() && kernel_choice() == KernelChoice::Auto && cpu_has_avx_vnni(); }
+#endif
 
 void scalar_group_sums(const QLinear& w, CallData& cd) {
   if (w.fmt != WFormat::Affine) return;
@@ -242,9 +263,17 @@ void qlinear_row(const QLinear& w, int64_t row, float* out) {
   }
 }
 
-void qlinear_force_scalar(bool on) { g_force_scalar.store(on ? 1 : 0, std::memory_order_relaxed); }
+void qlinear_force_scalar(bool on) { qlinear_set_kernels(on ? KernelChoice::Scalar : KernelChoice::Auto); }
 
-const char* qlinear_isa() { return use_simd() ? "avx2" : "scalar"; }
+void qlinear_set_kernels(KernelChoice c) { g_choice.store(int(c), std::memory_order_relaxed); }
+
+const char* qlinear_isa() {
+  if (!use_simd()) return "scalar";
+#if defined(__x86_64__)
+  if (use_vnni()) return "avx2-vnni";
+#endif
+  return "avx2";
+}
 
 void qlinear_forward(const QLinear& w, const float* x, int64_t M, float* y, ThreadPool* pool) {
   if (M <= 0 || w.rows <= 0) return;
@@ -256,7 +285,10 @@ void qlinear_forward(const QLinear& w, const float* x, int64_t M, float* y, Thre
   if (q8) q8_prepare(w, cd);
 #if defined(__x86_64__)
   if (use_simd()) {
-    if (q8) {
+    if (q8 && use_vnni()) {
+      kernel = vnni_q8_kernel(w);
+      vnni_q8_prepare(w, cd);
+    } else if (q8) {
       kernel = avx2_q8_kernel(w);
       avx2_q8_prepare(w, cd);
     } else {

@@ -66,7 +66,13 @@ int64_t qlinear_bytes(const QLinear& w);
 // different orders, so their outputs may differ in the last bits. MTPKIT_KERNELS=scalar in the
 // environment, or qlinear_force_scalar(true), pins the portable kernels (tests run both).
 void qlinear_force_scalar(bool on);
-// "avx2" or "scalar": what qlinear_forward uses now for formats that have a SIMD kernel.
+// Auto: the best kernels the CPU runs (on x86-64 with AVX-VNNI, the q8 kernels use vpdpbusd);
+// Scalar: the portable ones; Avx2: the AVX2 ones without VNNI (the VNNI q8 kernels give the same
+// bits, tests compare them). MTPKIT_KERNELS=scalar / avx2 in the environment picks the same.
+enum class KernelChoice { Auto = 0, Scalar = 1, Avx2 = 2 };
+void qlinear_set_kernels(KernelChoice c);
+// "avx2-vnni" (AVX2, and q8 mode with VNNI), "avx2" or "scalar": what qlinear_forward uses now for
+// formats that have a SIMD kernel.
 const char* qlinear_isa();
 
 }  // namespace engine

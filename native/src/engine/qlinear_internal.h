@@ -126,6 +126,13 @@ void avx2_prepare(const QLinear& w, CallData& cd);
 void avx2_quantize_blocks(const float* x, int64_t nblocks, int8_t* xq, float* d);
 RowKernel avx2_q8_kernel(const QLinear& w);
 void avx2_q8_prepare(const QLinear& w, CallData& cd);
+// The same q8 kernels with vpdpbusd for CPUs with AVX-VNNI (qlinear_q8_vnni.cc): the same output
+// bits as the AVX2 ones.
+RowKernel vnni_q8_kernel(const QLinear& w);
+void vnni_q8_prepare(const QLinear& w, CallData& cd);
+// True when qlinear_forward uses vnni_q8_kernel for q8 mode (use_simd(), AVX-VNNI present, not
+// pinned to the AVX2 kernels).
+bool use_vnni();
 #endif
 
 }  // namespace detail

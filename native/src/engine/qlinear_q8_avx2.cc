@@ -18,9 +18,29 @@
 // from the portable kernel (qlinear_q8.cc, per block then per group): the two paths agree to float
 // rounding, not bit for bit. The activation codes are laid out once per call in the order the
 // unpacking produces (CallData::xqp / xq16), with each lane's step in CallData::dv.
+//
+// The same kernels are compiled a second time by qlinear_q8_vnni.cc with MTPKIT_Q8_VNNI = 1, for
+// CPUs with AVX-VNNI: vpdpbusd (unsigned bytes x signed bytes, 4 products summed into each int32
+// lane without intermediate saturation) replaces each vpmaddubsw / vpaddw / vpmaddwd chain. Each
+// int32 lane then holds exactly the same codes' products as here, the integers are exact either
+// way, and the float steps are the same instructions, so both builds give the same bits.
 #include "qlinear_avx2.h"
 
 #if defined(__x86_64__)
+#ifndef MTPKIT_Q8_VNNI
+#define MTPKIT_Q8_VNNI 0
+#endif
+// Each build's kernels live in a namespace of their own: an anonymous namespace alone does not keep
+// the two builds apart, as gcc gives templates instantiated with a template template argument from
+// one (avx2::run_rows<MultiRow<Q8Rows, D>::R>) weak linkage under the same name in both, and the
+// linker then keeps one of them for both builds.
+#if MTPKIT_Q8_VNNI
+#define MTPKIT_Q8 __attribute__((target("avx2,fma,f16c,avxvnni")))
+#define MTPKIT_Q8_NS q8_vnni
+#else
+#define MTPKIT_Q8 MTPKIT_AVX2
+#define MTPKIT_Q8_NS q8_avx2
+#endif
 #include <algorithm>
 #include <limits>
 #include <type_traits>
@@ -28,11 +48,38 @@
 namespace mtpkit {
 namespace engine {
 namespace detail {
+namespace MTPKIT_Q8_NS {
 namespace {
 
 using namespace avx2;
 
-MTPKIT_AVX2 inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+MTPKIT_Q8 inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// sum_i w[i] x_i (x_i: the 32 signed codes at x + 32 i) as 8 int32 lanes, each the sum of the
+// products in its own 4 bytes of all N vectors (callers make sure these fit: see the header).
+template <int N>
+MTPKIT_Q8 inline __m256i dot_bytes(const __m256i* w, const int8_t* x) {
+#if MTPKIT_Q8_VNNI
+  // Two independent chains, so that one row of x does not wait on the latency of N in a row.
+  __m256i a = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), w[0], load32(x));
+  if constexpr (N == 1) {
+    return a;
+  } else {
+    __m256i b = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), w[1], load32(x + 32));
+    for (int i = 2; i < N; ++i) {
+      if (i % 2 == 0)
+        a = _mm256_dpbusd_avx_epi32(a, w[i], load32(x + 32 * i));
+      else
+        b = _mm256_dpbusd_avx_epi32(b, w[i], load32(x + 32 * i));
+    }
+    return _mm256_add_epi32(a, b);
+  }
+#else
+  __m256i s = _mm256_maddubs_epi16(w[0], load32(x));
+  for (int i = 1; i < N; ++i) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(w[i], load32(x + 32 * i)));
+  return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
+#endif
+}
 
 // The kinds of step a row is walked in. A step covers kCC codes (kBytes bytes of the row) and is
 // unpacked ONCE into W; dot() turns W and the step's activation codes into 8 int32 lanes, lane j
@@ -52,19 +99,15 @@ struct Packed {  // 2 or 4 bits, one 32-byte chunk: vector p holds codes b * kP 
   static constexpr int lane_block(int j) { return j * (kCC / 8) / kQB; }
   static constexpr int code(int v, int P) { return P * kP + v; }
   static const X* codes(const CallData& cd) { return cd.xqp.data(); }
-  MTPKIT_AVX2 static inline void load(const uint8_t* p, W& w) {
+  MTPKIT_Q8 static inline void load(const uint8_t* p, W& w) {
     const __m256i raw = load32(p), mask = _mm256_set1_epi8(char((1 << Bits) - 1));
     for (int i = 0; i < kP; ++i) w.v[i] = _mm256_and_si256(_mm256_srli_epi16(raw, i * Bits), mask);
   }
-  MTPKIT_AVX2 static inline __m256i dot(const W& w, const int8_t* x) {
-    __m256i s = _mm256_maddubs_epi16(w.v[0], load32(x));
-    for (int i = 1; i < kP; ++i) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(w.v[i], load32(x + 32 * i)));
-    return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
-  }
+  MTPKIT_Q8 static inline __m256i dot(const W& w, const int8_t* x) { return dot_bytes<kP>(w.v, x); }
 };
 // Four 32-byte chunks at p, transposed by 32-bit words within each 128-bit half: word 4h + i of t[k]
 // is word 4h + k of chunk i.
-MTPKIT_AVX2 inline void transpose4(const uint8_t* p, __m256i (&t)[4]) {
+MTPKIT_Q8 inline void transpose4(const uint8_t* p, __m256i (&t)[4]) {
   const __m256i r0 = load32(p), r1 = load32(p + 32), r2 = load32(p + 64), r3 = load32(p + 96);
   const __m256i a = _mm256_unpacklo_epi32(r0, r1), b = _mm256_unpacklo_epi32(r2, r3);
   const __m256i c = _mm256_unpackhi_epi32(r0, r1), d = _mm256_unpackhi_epi32(r2, r3);
@@ -96,7 +139,7 @@ struct Nib4x4 {
     return 64 * ((P >> 2) & 3) + 32 * (P >> 4) + 8 * (v >> 1) + 2 * (P & 3) + (v & 1);
   }
   static const X* codes(const CallData& cd) { return cd.xqp.data(); }
-  MTPKIT_AVX2 static inline void load(const uint8_t* p, W& w) {
+  MTPKIT_Q8 static inline void load(const uint8_t* p, W& w) {
     __m256i t[4];
     transpose4(p, t);
     const __m256i mask = _mm256_set1_epi8(0x0F);
@@ -105,12 +148,9 @@ struct Nib4x4 {
       w.v[2 * k + 1] = _mm256_and_si256(_mm256_srli_epi16(t[k], 4), mask);
     }
   }
-  MTPKIT_AVX2 static inline __m256i dot(const W& w, const int8_t* x) {
-    __m256i s = _mm256_maddubs_epi16(w.v[0], load32(x));
-    for (int i = 1; i < 8; ++i) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(w.v[i], load32(x + 32 * i)));
-    return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
-  }
+  MTPKIT_Q8 static inline __m256i dot(const W& w, const int8_t* x) { return dot_bytes<8>(w.v, x); }
 };
+#if !MTPKIT_Q8_VNNI
 struct Bytes8 {  // 8 bits: codes up to 255 would saturate vpmaddubsw, so both sides go to int16
   static constexpr int kCC = 32, kBytes = 32, kVecs = 2, kPos = 16;
   static constexpr bool kPacked = true;
@@ -122,28 +162,49 @@ struct Bytes8 {  // 8 bits: codes up to 255 would saturate vpmaddubsw, so both s
   static constexpr int lane_block(int) { return 0; }
   static constexpr int code(int v, int P) { return 16 * v + P; }
   static const X* codes(const CallData& cd) { return cd.xq16.data(); }
-  MTPKIT_AVX2 static inline void load(const uint8_t* p, W& w) {
+  MTPKIT_Q8 static inline void load(const uint8_t* p, W& w) {
     w.lo = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     w.hi = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)));
   }
-  MTPKIT_AVX2 static inline __m256i dot(const W& w, const int16_t* x) {
+  MTPKIT_Q8 static inline __m256i dot(const W& w, const int16_t* x) {
     return _mm256_add_epi32(_mm256_madd_epi16(w.lo, load32(x)), _mm256_madd_epi16(w.hi, load32(x + 16)));
   }
 };
-struct Unpacked {  // 3/5/6 bits: the row is unpacked to one byte per code first (codes <= 63)
+#endif
+// Steps of one 32-byte vector of byte codes: each int32 lane 4 codes of the step's one block.
+struct OneVector {
   static constexpr int kCC = 32, kBytes = 32;
-  static constexpr bool kPacked = false;
   using X = int8_t;
-  using Rem = Unpacked;
   struct W {
     __m256i v;
   };
   static constexpr int lane_block(int) { return 0; }
-  static const X* codes(const CallData& cd) { return cd.xq.data(); }
-  MTPKIT_AVX2 static inline void load(const uint8_t* p, W& w) { w.v = load32(p); }
-  MTPKIT_AVX2 static inline __m256i dot(const W& w, const int8_t* x) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(w.v, load32(x)), _mm256_set1_epi16(1));
+  MTPKIT_Q8 static inline __m256i dot(const W& w, const int8_t* x) { return dot_bytes<1>(&w.v, x); }
+};
+#if MTPKIT_Q8_VNNI
+// 8 bits with vpdpbusd (codes as unsigned bytes, no widening). Lane j must hold the same codes as
+// Bytes8's lane j, {2j, 2j+1, 16+2j, 17+2j}: a qword permute and an in-lane byte shuffle put 16-bit
+// words j and 8 + j of the chunk side by side, and the activation codes are laid out to match.
+struct Bytes8Dp : OneVector {
+  static constexpr int kVecs = 1, kPos = 32;
+  static constexpr bool kPacked = true;
+  using Rem = Bytes8Dp;
+  static constexpr int code(int, int P) { return 2 * (P >> 2) + (P & 1) + 16 * ((P >> 1) & 1); }
+  static const X* codes(const CallData& cd) { return cd.xqp.data(); }
+  MTPKIT_Q8 static inline void load(const uint8_t* p, W& w) {
+    // qwords 0 2 1 3: 16-bit words 0-3 8-11 | 4-7 12-15; then words 0 4 1 5 2 6 3 7 of each half.
+    const __m256i q = _mm256_permute4x64_epi64(load32(p), 0xD8);
+    const __m256i order = _mm256_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15,  //
+                                           0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15);
+    w.v = _mm256_shuffle_epi8(q, order);
   }
+};
+#endif
+struct Unpacked : OneVector {  // 3/5/6 bits: the row is unpacked to one byte per code first (codes <= 63)
+  static constexpr bool kPacked = false;
+  using Rem = Unpacked;
+  static const X* codes(const CallData& cd) { return cd.xq.data(); }
+  MTPKIT_Q8 static inline void load(const uint8_t* p, W& w) { w.v = load32(p); }
 };
 
 template <int Bits>
@@ -160,7 +221,11 @@ struct Kind<4> {
 };
 template <>
 struct Kind<8> {
+#if MTPKIT_Q8_VNNI
+  using D = Bytes8Dp;
+#else
   using D = Bytes8;
+#endif
 };
 
 // How a row of K codes is walked: nstep whole steps of D, then nrem whole steps of D::Rem; kfull
@@ -178,7 +243,7 @@ Walk walk(int64_t K) {
 // The group of each lane of a step of kind E among the groups the step spans (g < E::kCC); the
 // lanes' scales are these entries of the 8 scales from the step's first group (padded at the end).
 template <class E>
-MTPKIT_AVX2 inline __m256i lane_groups(int g) {
+MTPKIT_Q8 inline __m256i lane_groups(int g) {
   alignas(32) int32_t v[8];
   for (int j = 0; j < 8; ++j) v[j] = E::lane_block(j) * kQB / g;
   return _mm256_load_si256(reinterpret_cast<const __m256i*>(v));
@@ -218,7 +283,7 @@ struct Q8Rows {
   // One step of kind E (at byte b of the rows, code xo of the laid-out codes, lane offset lo) of
   // every weight row, all rows of x; s[r]: the scale of each lane of row r.
   template <class E>
-  MTPKIT_AVX2 static inline __attribute__((always_inline)) Acc step(const Args& a, int64_t b, int64_t xo, int64_t lo,
+  MTPKIT_Q8 static inline __attribute__((always_inline)) Acc step(const Args& a, int64_t b, int64_t xo, int64_t lo,
                                                                    const __m256* s, Acc acc) {
     // As in qlinear_avx2.cc: the prefetcher loses track of NB interleaved streams, so fetch the same
     // place of the next NB rows ourselves.
@@ -240,7 +305,7 @@ struct Q8Rows {
   // n steps of kind E starting at code k0 / byte b0 / lane l0 (k0 a multiple of the group size g or
   // of E::kCC, whichever is larger; g and E::kCC are powers of two, so one divides the other).
   template <class E>
-  MTPKIT_AVX2 static inline __attribute__((always_inline)) Acc steps(const Args& a, const float* sf, int64_t G, int g,
+  MTPKIT_Q8 static inline __attribute__((always_inline)) Acc steps(const Args& a, const float* sf, int64_t G, int g,
                                                                     int64_t n, int64_t k0, int64_t b0, int64_t lo0,
                                                                     Acc acc) {
     __m256 s[NB];
@@ -262,10 +327,10 @@ struct Q8Rows {
     }
     return acc;
   }
-  MTPKIT_AVX2 static void go(const Ctx& c, int64_t m0, int64_t n0);
+  MTPKIT_Q8 static void go(const Ctx& c, int64_t m0, int64_t n0);
 };
 template <class D, int NB, int MB>
-MTPKIT_AVX2 void Q8Rows<D, NB, MB>::go(const Ctx& c, int64_t m0, int64_t n0) {
+MTPKIT_Q8 void Q8Rows<D, NB, MB>::go(const Ctx& c, int64_t m0, int64_t n0) {
   const QLinear& w = *c.w;
   const CallData& cd = *c.cd;
   const int64_t K = w.cols, G = K / w.group, QK = K / kQB;
@@ -321,14 +386,11 @@ void q8_kernel(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64
 }
 
 template <class X>
-std::vector<X>& laid_out(CallData& cd);
-template <>
-std::vector<int8_t>& laid_out<int8_t>(CallData& cd) {
-  return cd.xqp;
-}
-template <>
-std::vector<int16_t>& laid_out<int16_t>(CallData& cd) {
-  return cd.xq16;
+std::vector<X>& laid_out(CallData& cd) {
+  if constexpr (std::is_same<X, int8_t>::value)
+    return cd.xqp;
+  else
+    return cd.xq16;
 }
 
 // The activation codes of x in the order steps of kind D (then D::Rem) read them.
@@ -365,7 +427,10 @@ void lay_out(const QLinear& w, CallData& cd) {
 }
 
 }  // namespace
+}  // namespace MTPKIT_Q8_NS
+using namespace MTPKIT_Q8_NS;
 
+#if !MTPKIT_Q8_VNNI
 MTPKIT_AVX2 void avx2_quantize_blocks(const float* x, int64_t nblocks, int8_t* xq, float* d) {
   static_assert(kQB == 32, "the AVX2 quantizer handles blocks of 4 x 8 floats");
   const __m256i abs_mask = _mm256_set1_epi32(0x7FFFFFFF), max_finite = _mm256_set1_epi32(0x7F7FFFFF);
@@ -405,7 +470,15 @@ MTPKIT_AVX2 void avx2_quantize_blocks(const float* x, int64_t nblocks, int8_t* x
   }
 }
 
-RowKernel avx2_q8_kernel(const QLinear& w) {
+#endif  // !MTPKIT_Q8_VNNI
+
+// avx2_q8_kernel / avx2_q8_prepare here, vnni_q8_kernel / vnni_q8_prepare in the VNNI build.
+#if MTPKIT_Q8_VNNI
+#define MTPKIT_Q8_NAME(n) vnni_##n
+#else
+#define MTPKIT_Q8_NAME(n) avx2_##n
+#endif
+RowKernel MTPKIT_Q8_NAME(q8_kernel)(const QLinear& w) {
   switch (w.bits) {
     case 2: return q8_kernel<Kind<2>::D>;
     case 4: return q8_kernel<Kind<4>::D>;
@@ -414,7 +487,7 @@ RowKernel avx2_q8_kernel(const QLinear& w) {
   }
 }
 
-void avx2_q8_prepare(const QLinear& w, CallData& cd) {
+void MTPKIT_Q8_NAME(q8_prepare)(const QLinear& w, CallData& cd) {
   switch (w.bits) {
     case 2: return lay_out<Kind<2>::D>(w, cd);
     case 4: return lay_out<Kind<4>::D>(w, cd);

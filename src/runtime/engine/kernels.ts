@@ -67,6 +67,7 @@ interface KernelsAddon {
   kernelsReadBandwidth(bytes: number, threads: number, repeat: number): Timings & { bytes: number };
   kernelsQuantizeActivations(x: Float32Array, m: number, k: number): { xq: Int8Array; d: Float32Array };
   kernelsSetScalar(on: boolean): void;
+  kernelsSetKernels(choice: string): void;
   kernelsIsa(): string;
 }
 
@@ -207,7 +208,16 @@ export function setScalarKernels(on: boolean): void {
   addon().kernelsSetScalar(on);
 }
 
-/** Which kernels qlinearForward uses now: 'avx2' or 'scalar'. */
+/**
+ * Pins a kernel family: 'scalar' (portable), 'avx2' (AVX2 without the VNNI q8 kernels, which give
+ * the same bits), or 'auto' (run-time selection, as setScalarKernels(false)).
+ */
+export function setKernels(choice: 'auto' | 'scalar' | 'avx2'): void {
+  if (choice !== 'auto' && choice !== 'scalar' && choice !== 'avx2') throw new InputError(`unknown kernel choice ${String(choice)}`);
+  addon().kernelsSetKernels(choice);
+}
+
+/** Which kernels qlinearForward uses now: 'avx2-vnni' (AVX2, q8 mode with VNNI), 'avx2' or 'scalar'. */
 export function kernelIsa(): string {
   return addon().kernelsIsa();
 }

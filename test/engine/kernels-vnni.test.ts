@@ -1,0 +1,107 @@
+/**
+ * The q8 kernels built with vpdpbusd (AVX-VNNI, native/src/engine/qlinear_q8_vnni.cc) against the
+ * AVX2 ones they replace when the CPU has it: the same output bits for every affine width, group
+ * size and scale type, row lengths that end in whole steps, remainder chunks and scalar tails,
+ * batches of 1..9 rows and 1 or 2 threads. On a CPU without AVX-VNNI (or not x86-64) the comparison
+ * cannot run; the first test then checks that the VNNI kernels are not selected.
+ */
+import { readFileSync } from 'fs';
+import { seededRng } from '../../src/numeric/prng';
+import { encodeFloats } from '../../src/quant/kernels/float-io';
+import { kernelIsa, qlinearForward, setKernels, type QLinearSpec, type ScalesDType } from '../../src/runtime/engine/kernels';
+import { firstBitDifference, makeX } from './kernel-cases';
+
+/** Whether Linux's /proc/cpuinfo lists AVX-VNNI (and what the kernels need besides); undefined elsewhere. */
+function cpuHasAvxVnni(): boolean | undefined {
+  if (process.arch !== 'x64') return false;
+  if (process.platform !== 'linux') return undefined;
+  const line = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+  if (!line) return undefined;
+  const flags = new Set(line[1].trim().split(/\s+/));
+  return ['avx2', 'fma', 'f16c', 'avx_vnni'].every((f) => flags.has(f));
+}
+
+/** Random codes (every byte value, so 8-bit codes reach 255), scales and biases. */
+function randomSpec(bits: number, group: number, sdt: ScalesDType, rows: number, cols: number, seed: number): QLinearSpec {
+  const rng = seededRng(seed);
+  const weight = new Uint8Array((rows * cols * bits) / 8);
+  for (let i = 0; i < weight.length; i++) weight[i] = Math.floor(rng() * 256);
+  const G = (rows * cols) / group;
+  const scales = Array.from({ length: G }, () => (rng() - 0.3) * 0.05);
+  const biases = Array.from({ length: G }, () => (rng() - 0.5) * 0.1);
+  return {
+    format: 'affine',
+    rows,
+    cols,
+    bits,
+    groupSize: group,
+    scalesDType: sdt,
+    weight,
+    scales: encodeFloats(scales, sdt),
+    biases: encodeFloats(biases, sdt),
+    activations: 'q8',
+  };
+}
+
+/** Row lengths: whole 256-code steps only, then with 32-code remainder chunks and a scalar tail after them. */
+function colsFor(group: number): number[] {
+  const tail = group === 32 ? 160 : group === 64 ? 192 : 128; // 32-code chunks (and 2-bit / odd ones) after the steps
+  return [1024, 1024 + tail, 256 + tail + (group === 128 ? 128 : group)];
+}
+
+const CASES: [string, number, number, ScalesDType][] = [];
+for (const bits of [4, 8, 2, 3, 5, 6])
+  for (const group of [32, 64, 128])
+    for (const sdt of ['BF16', 'F16', 'F32'] as const) CASES.push([`${bits}-bit g${group} ${sdt}`, bits, group, sdt]);
+
+function forward(choice: 'auto' | 'avx2', spec: QLinearSpec, x: Float32Array, m: number, threads: number): Float32Array {
+  setKernels(choice);
+  return qlinearForward(spec, x, m, threads);
+}
+
+afterAll(() => setKernels('auto'));
+
+const has = cpuHasAvxVnni();
+
+test('the VNNI q8 kernels are selected exactly when the CPU has AVX-VNNI, and MTPKIT_KERNELS=avx2 / setKernels turn them off', () => {
+  setKernels('auto');
+  if (has === true) expect(kernelIsa()).toBe('avx2-vnni');
+  else if (has === false) expect(kernelIsa()).not.toBe('avx2-vnni');
+  setKernels('avx2');
+  expect(['avx2', 'scalar']).toContain(kernelIsa());
+  setKernels('scalar');
+  expect(kernelIsa()).toBe('scalar');
+  setKernels('auto');
+});
+
+(has ? describe : describe.skip)('VNNI q8 kernels give the AVX2 kernels bits', () => {
+  test.each(CASES)('%s: every row length, M = 1..7 and 9, 1 and 2 threads', (_l, bits, group, sdt) => {
+    for (const cols of colsFor(group)) {
+      // 1400 rows: enough that 2 threads split them (qlinear.cc), and rows left over after run4 / run2.
+      const rows = bits === 4 || bits === 8 ? 1403 : 37;
+      const spec = randomSpec(bits, group, sdt, rows, cols, bits * 1000 + group + cols);
+      for (const M of [1, 2, 3, 4, 5, 6, 7, 9]) {
+        const x = makeX(M, cols, 31 + M);
+        for (const threads of rows > 1000 ? [1, 2] : [1]) {
+          const want = forward('avx2', spec, x, M, threads);
+          const got = forward('auto', spec, x, M, threads);
+          const d = firstBitDifference(got, want);
+          if (d >= 0) throw new Error(`cols ${cols}, M=${M}, ${threads} threads, output ${d}: VNNI ${got[d]}, AVX2 ${want[d]}`);
+        }
+      }
+    }
+  });
+
+  test.each([4, 8, 2, 6])('%i-bit codes all at their maximum, x at +-amax: the same bits', (bits) => {
+    const rows = 5;
+    const cols = 1024 + 192;
+    const spec = randomSpec(bits, 64, 'BF16', rows, cols, 3);
+    spec.weight = new Uint8Array(spec.weight.length).fill(0xff);
+    const x = new Float32Array(2 * cols);
+    for (let k = 0; k < cols; k++) {
+      x[k] = k % 64 < 32 ? 1.5 : -1.5;
+      x[cols + k] = 1.5;
+    }
+    expect(firstBitDifference(forward('auto', spec, x, 2, 1), forward('avx2', spec, x, 2, 1))).toBe(-1);
+  });
+});
