@@ -61,6 +61,11 @@ async function probe(req: EngineProbeRequest): Promise<EngineProbeResult> {
     }
     decodeSeconds.push((now() - t) / req.decodeTokens);
     // beta(M): an M-token verify forward (every row's logits, as speculative decoding asks), rolled back to one kept token.
+    // One untimed forward at the largest M first: the session's scratch and logits buffers grow to M rows
+    // on first use, and a speculative decoder pays that once, not per verify (it made beta(2) > beta(3)).
+    const warm = s.position;
+    await s.forward(Array.from({ length: req.maxM }, (_, i) => (next + i) % model.info.vocabSize), { logits: 'all' });
+    s.rollback(warm + 1);
     for (let m = 1; m <= req.maxM; m++) {
       const start = s.position;
       const toks = Array.from({ length: m }, (_, i) => (next + i) % model.info.vocabSize);

@@ -285,7 +285,9 @@ void qlinear_forward(const QLinear& w, const float* x, int64_t M, float* y, Thre
   if (q8) q8_prepare(w, cd);
 #if defined(__x86_64__)
   if (use_simd()) {
-    if (q8 && use_vnni()) {
+    // VNNI only for M > 1: one row gains nothing from it (measured 3% slower per row in cache, 0.447 vs
+    // 0.434 ms on a 9216x2560 4-bit layer; 12% faster per call at M = 2 and 4). Same bits either way.
+    if (q8 && M > 1 && use_vnni()) {
       kernel = vnni_q8_kernel(w);
       vnni_q8_prepare(w, cd);
     } else if (q8) {
