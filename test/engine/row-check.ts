@@ -7,6 +7,7 @@
  * of a full step d: such rows are held to FLIP_TOL only, which catches wiring errors (O(1)), not round-off.
  */
 import type { ActivationMode } from '../../src/runtime/engine/activations';
+import { spanRelErr } from '../support/rel-err';
 
 export const TOL = 2e-5;
 /**
@@ -46,13 +47,7 @@ export const newStats = (): RowStats => ({ tight: 0, flip: 0, worstTight: 0, wor
 export function checkRows(what: string, a: Float32Array, b: Float32Array, width: number, firstPos: number, undetermined: number, stats: RowStats, tol = TOL): void {
   if (a.length !== b.length) throw new Error(`${what}: ${a.length} vs ${b.length} values`);
   for (let r = 0; r < b.length / width; r++) {
-    let d = 0;
-    let m = 0;
-    for (let i = r * width; i < (r + 1) * width; i++) {
-      d = Math.max(d, Math.abs(a[i] - b[i]));
-      m = Math.max(m, Math.abs(b[i]));
-    }
-    const err = d / m;
+    const err = spanRelErr(a, b, r * width, (r + 1) * width);
     const tight = firstPos + r < undetermined;
     if (tight) {
       stats.tight++;
