@@ -1,6 +1,7 @@
 /**
  * The q8 kernels built with vpdpbusd (AVX-VNNI, native/src/engine/qlinear_q8_vnni.cc) against the
- * AVX2 ones they replace when the CPU has it: the same output bits for every affine width, group
+ * AVX2 ones they replace when the CPU has it (setKernels('vnni') runs them at every M, where 'auto'
+ * takes them for M > 1 and for 8-bit rows): the same output bits for every affine width, group
  * size and scale type, row lengths that end in whole steps, remainder chunks and scalar tails,
  * batches of 1..9 rows and 1 or 2 threads. On a CPU without AVX-VNNI (or not x86-64) the comparison
  * cannot run; the first test then checks that the VNNI kernels are not selected.
@@ -54,7 +55,7 @@ for (const bits of [4, 8, 2, 3, 5, 6])
   for (const group of [32, 64, 128])
     for (const sdt of ['BF16', 'F16', 'F32'] as const) CASES.push([`${bits}-bit g${group} ${sdt}`, bits, group, sdt]);
 
-function forward(choice: 'auto' | 'avx2', spec: QLinearSpec, x: Float32Array, m: number, threads: number): Float32Array {
+function forward(choice: 'vnni' | 'avx2', spec: QLinearSpec, x: Float32Array, m: number, threads: number): Float32Array {
   setKernels(choice);
   return qlinearForward(spec, x, m, threads);
 }
@@ -64,9 +65,11 @@ afterAll(() => setKernels('auto'));
 const has = cpuHasAvxVnni();
 
 test('the VNNI q8 kernels are selected exactly when the CPU has AVX-VNNI, and MTPKIT_KERNELS=avx2 / setKernels turn them off', () => {
-  setKernels('auto');
-  if (has === true) expect(kernelIsa()).toBe('avx2-vnni');
-  else if (has === false) expect(kernelIsa()).not.toBe('avx2-vnni');
+  for (const choice of ['auto', 'vnni'] as const) {
+    setKernels(choice);
+    if (has === true) expect(kernelIsa()).toBe('avx2-vnni');
+    else if (has === false) expect(kernelIsa()).not.toBe('avx2-vnni');
+  }
   setKernels('avx2');
   expect(['avx2', 'scalar']).toContain(kernelIsa());
   setKernels('scalar');
@@ -84,7 +87,7 @@ test('the VNNI q8 kernels are selected exactly when the CPU has AVX-VNNI, and MT
         const x = makeX(M, cols, 31 + M);
         for (const threads of rows > 1000 ? [1, 2] : [1]) {
           const want = forward('avx2', spec, x, M, threads);
-          const got = forward('auto', spec, x, M, threads);
+          const got = forward('vnni', spec, x, M, threads);
           const d = firstBitDifference(got, want);
           if (d >= 0) throw new Error(`cols ${cols}, M=${M}, ${threads} threads, output ${d}: VNNI ${got[d]}, AVX2 ${want[d]}`);
         }
@@ -102,6 +105,6 @@ test('the VNNI q8 kernels are selected exactly when the CPU has AVX-VNNI, and MT
       x[k] = k % 64 < 32 ? 1.5 : -1.5;
       x[cols + k] = 1.5;
     }
-    expect(firstBitDifference(forward('auto', spec, x, 2, 1), forward('avx2', spec, x, 2, 1))).toBe(-1);
+    expect(firstBitDifference(forward('vnni', spec, x, 2, 1), forward('avx2', spec, x, 2, 1))).toBe(-1);
   });
 });

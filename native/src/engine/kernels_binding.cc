@@ -290,11 +290,12 @@ Napi::Value SetScalar(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// 'auto' | 'scalar' | 'avx2' (kernels.ts checks the name).
+// 'auto' | 'scalar' | 'avx2' | 'vnni' (kernels.ts checks the name).
 Napi::Value SetKernels(const Napi::CallbackInfo& info) {
   const std::string c = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "auto";
   engine::qlinear_set_kernels(c == "scalar" ? engine::KernelChoice::Scalar
                               : c == "avx2" ? engine::KernelChoice::Avx2
+                              : c == "vnni" ? engine::KernelChoice::Vnni
                                             : engine::KernelChoice::Auto);
   return info.Env().Undefined();
 }

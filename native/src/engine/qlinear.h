@@ -68,8 +68,10 @@ int64_t qlinear_bytes(const QLinear& w);
 void qlinear_force_scalar(bool on);
 // Auto: the best kernels the CPU runs (on x86-64 with AVX-VNNI, the q8 kernels use vpdpbusd);
 // Scalar: the portable ones; Avx2: the AVX2 ones without VNNI (the VNNI q8 kernels give the same
-// bits, tests compare them). MTPKIT_KERNELS=scalar / avx2 in the environment picks the same.
-enum class KernelChoice { Auto = 0, Scalar = 1, Avx2 = 2 };
+// bits, tests compare them); Vnni: the VNNI q8 kernels at every M, where Auto picks them per call
+// (for comparisons and tests; on a CPU without AVX-VNNI it is Avx2). MTPKIT_KERNELS=scalar / avx2 /
+// vnni in the environment picks the same.
+enum class KernelChoice { Auto = 0, Scalar = 1, Avx2 = 2, Vnni = 3 };
 void qlinear_set_kernels(KernelChoice c);
 // "avx2-vnni" (AVX2, and q8 mode with VNNI), "avx2" or "scalar": what qlinear_forward uses now for
 // formats that have a SIMD kernel.

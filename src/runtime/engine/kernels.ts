@@ -210,10 +210,11 @@ export function setScalarKernels(on: boolean): void {
 
 /**
  * Pins a kernel family: 'scalar' (portable), 'avx2' (AVX2 without the VNNI q8 kernels, which give
- * the same bits), or 'auto' (run-time selection, as setScalarKernels(false)).
+ * the same bits), 'vnni' (the VNNI q8 kernels at every M; 'auto' picks them per call, and on a CPU
+ * without AVX-VNNI this is 'avx2'), or 'auto' (run-time selection, as setScalarKernels(false)).
  */
-export function setKernels(choice: 'auto' | 'scalar' | 'avx2'): void {
-  if (choice !== 'auto' && choice !== 'scalar' && choice !== 'avx2') throw new InputError(`unknown kernel choice ${String(choice)}`);
+export function setKernels(choice: 'auto' | 'scalar' | 'avx2' | 'vnni'): void {
+  if (choice !== 'auto' && choice !== 'scalar' && choice !== 'avx2' && choice !== 'vnni') throw new InputError(`unknown kernel choice ${String(choice)}`);
   addon().kernelsSetKernels(choice);
 }
 
