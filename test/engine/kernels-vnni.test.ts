@@ -1,7 +1,8 @@
 /**
- * The q8 kernels built with vpdpbusd (AVX-VNNI, native/src/engine/qlinear_q8_vnni.cc) against the
- * AVX2 ones they replace when the CPU has it (setKernels('vnni') runs them at every M, where 'auto'
- * takes them for M > 1 and for 8-bit rows): the same output bits for every affine width, group
+ * The q8 kernels built with vpdpbusd (AVX-VNNI, native/src/engine/qlinear_q8_vnni.cc; AVX512-VNNI,
+ * qlinear_q8_avx512.cc) against the AVX2 ones they replace when the CPU has them (setKernels('vnni')
+ * / 'avx512' runs a build at every M; 'auto' takes the AVX-512 one at every M, else the AVX-VNNI one
+ * for M > 1 and for 8-bit rows): the same output bits for every affine width, group
  * size and scale type, row lengths that end in whole steps, remainder chunks and scalar tails,
  * batches of 1..9 rows and 1 or 2 threads. On a CPU without AVX-VNNI (or not x86-64) the comparison
  * cannot run; the first test then checks that the VNNI kernels are not selected.
@@ -12,15 +13,20 @@ import { encodeFloats } from '../../src/quant/kernels/float-io';
 import { kernelIsa, qlinearForward, setKernels, type QLinearSpec, type ScalesDType } from '../../src/runtime/engine/kernels';
 import { firstBitDifference, makeX } from './kernel-cases';
 
-/** Whether Linux's /proc/cpuinfo lists AVX-VNNI (and what the kernels need besides); undefined elsewhere. */
-function cpuHasAvxVnni(): boolean | undefined {
-  if (process.arch !== 'x64') return false;
+/** The CPU flags of Linux's /proc/cpuinfo; undefined elsewhere (or not x86-64: an empty set). */
+function cpuFlags(): Set<string> | undefined {
+  if (process.arch !== 'x64') return new Set();
   if (process.platform !== 'linux') return undefined;
   const line = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-  if (!line) return undefined;
-  const flags = new Set(line[1].trim().split(/\s+/));
-  return ['avx2', 'fma', 'f16c', 'avx_vnni'].every((f) => flags.has(f));
+  return line ? new Set(line[1].trim().split(/\s+/)) : undefined;
 }
+const FLAGS = cpuFlags();
+const hasAll = (names: string[]): boolean | undefined => (FLAGS ? ['avx2', 'fma', 'f16c', ...names].every((f) => FLAGS.has(f)) : undefined);
+/** Each vpdpbusd build: its setKernels name, what kernelIsa() then says, and whether this CPU runs it. */
+const BUILDS = [
+  { choice: 'vnni', isa: 'avx2-vnni', has: hasAll(['avx_vnni']) },
+  { choice: 'avx512', isa: 'avx512-vnni', has: hasAll(['avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni']) },
+] as const;
 
 /** Random codes (every byte value, so 8-bit codes reach 255), scales and biases. */
 function randomSpec(bits: number, group: number, sdt: ScalesDType, rows: number, cols: number, seed: number): QLinearSpec {
@@ -55,21 +61,23 @@ for (const bits of [4, 8, 2, 3, 5, 6])
   for (const group of [32, 64, 128])
     for (const sdt of ['BF16', 'F16', 'F32'] as const) CASES.push([`${bits}-bit g${group} ${sdt}`, bits, group, sdt]);
 
-function forward(choice: 'vnni' | 'avx2', spec: QLinearSpec, x: Float32Array, m: number, threads: number): Float32Array {
+function forward(choice: 'vnni' | 'avx512' | 'avx2', spec: QLinearSpec, x: Float32Array, m: number, threads: number): Float32Array {
   setKernels(choice);
   return qlinearForward(spec, x, m, threads);
 }
 
 afterAll(() => setKernels('auto'));
 
-const has = cpuHasAvxVnni();
-
-test('the VNNI q8 kernels are selected exactly when the CPU has AVX-VNNI, and MTPKIT_KERNELS=avx2 / setKernels turn them off', () => {
-  for (const choice of ['auto', 'vnni'] as const) {
-    setKernels(choice);
-    if (has === true) expect(kernelIsa()).toBe('avx2-vnni');
-    else if (has === false) expect(kernelIsa()).not.toBe('avx2-vnni');
+test('each VNNI build is selected exactly when the CPU has it (auto: AVX-512 first), and MTPKIT_KERNELS=avx2 / setKernels turn them off', () => {
+  for (const b of BUILDS) {
+    setKernels(b.choice);
+    if (b.has === true) expect(kernelIsa()).toBe(b.isa);
+    else if (b.has === false) expect(['avx2', 'scalar']).toContain(kernelIsa());
   }
+  setKernels('auto');
+  const best = BUILDS.slice().reverse().find((b) => b.has === true);
+  if (best) expect(kernelIsa()).toBe(best.isa);
+  else if (BUILDS.every((b) => b.has === false)) expect(['avx2', 'scalar']).toContain(kernelIsa());
   setKernels('avx2');
   expect(['avx2', 'scalar']).toContain(kernelIsa());
   setKernels('scalar');
@@ -77,7 +85,8 @@ test('the VNNI q8 kernels are selected exactly when the CPU has AVX-VNNI, and MT
   setKernels('auto');
 });
 
-(has ? describe : describe.skip)('VNNI q8 kernels give the AVX2 kernels bits', () => {
+describe.each(BUILDS.map((b) => [b.choice, b] as const))('%s', (_name, build) => {
+(build.has ? describe : describe.skip)('VNNI q8 kernels give the AVX2 kernels bits', () => {
   test.each(CASES)('%s: every row length, M = 1..7 and 9, 1 and 2 threads', (_l, bits, group, sdt) => {
     for (const cols of colsFor(group)) {
       // 1400 rows: enough that 2 threads split them (qlinear.cc), and rows left over after run4 / run2.
@@ -87,7 +96,7 @@ test('the VNNI q8 kernels are selected exactly when the CPU has AVX-VNNI, and MT
         const x = makeX(M, cols, 31 + M);
         for (const threads of rows > 1000 ? [1, 2] : [1]) {
           const want = forward('avx2', spec, x, M, threads);
-          const got = forward('vnni', spec, x, M, threads);
+          const got = forward(build.choice, spec, x, M, threads);
           const d = firstBitDifference(got, want);
           if (d >= 0) throw new Error(`cols ${cols}, M=${M}, ${threads} threads, output ${d}: VNNI ${got[d]}, AVX2 ${want[d]}`);
         }
@@ -105,6 +114,7 @@ test('the VNNI q8 kernels are selected exactly when the CPU has AVX-VNNI, and MT
       x[k] = k % 64 < 32 ? 1.5 : -1.5;
       x[cols + k] = 1.5;
     }
-    expect(firstBitDifference(forward('vnni', spec, x, 2, 1), forward('avx2', spec, x, 2, 1))).toBe(-1);
+    expect(firstBitDifference(forward(build.choice, spec, x, 2, 1), forward('avx2', spec, x, 2, 1))).toBe(-1);
   });
+});
 });

@@ -36,17 +36,19 @@ afterAll(() => setScalarKernels(false));
 
 /**
  * What run-time selection has to pick on this machine: the AVX2 kernels on an x86-64 CPU whose flags
- * (Linux's /proc/cpuinfo) list avx2, fma and f16c ('avx2-vnni' when they list avx_vnni too: the q8
+ * (Linux's /proc/cpuinfo) list avx2, fma and f16c ('avx512-vnni' when they list avx512f, avx512bw,
+ * avx512vl and avx512_vnni too, else 'avx2-vnni' when they list avx_vnni: the q8
  * kernels then use vpdpbusd, kernels-vnni.test.ts), the portable ones on any other architecture;
  * undefined where the flags cannot be read.
  */
-function expectedAutoIsa(): 'avx2-vnni' | 'avx2' | 'scalar' | undefined {
+function expectedAutoIsa(): 'avx512-vnni' | 'avx2-vnni' | 'avx2' | 'scalar' | undefined {
   if (process.arch !== 'x64') return 'scalar';
   if (process.platform !== 'linux') return undefined;
   const line = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
   if (!line) return undefined;
   const flags = new Set(line[1].trim().split(/\s+/));
   if (!['avx2', 'fma', 'f16c'].every((f) => flags.has(f))) return 'scalar';
+  if (['avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni'].every((f) => flags.has(f))) return 'avx512-vnni';
   return flags.has('avx_vnni') ? 'avx2-vnni' : 'avx2';
 }
 
@@ -59,7 +61,7 @@ describe.each(PATHS)('%s kernels', (path) => {
   test('the path is the one asked for', () => {
     const want = path === 'scalar' ? 'scalar' : expectedAutoIsa();
     if (want) expect(kernelIsa()).toBe(want);
-    else expect(['avx2-vnni', 'avx2', 'scalar']).toContain(kernelIsa());
+    else expect(['avx512-vnni', 'avx2-vnni', 'avx2', 'scalar']).toContain(kernelIsa());
   });
 
   test.each(CASES.map((c) => [c.label, c] as const))('%s: matches the reference, batch invariant', (_l, c) => {

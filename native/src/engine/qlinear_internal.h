@@ -130,9 +130,13 @@ void avx2_q8_prepare(const QLinear& w, CallData& cd);
 // bits as the AVX2 ones.
 RowKernel vnni_q8_kernel(const QLinear& w);
 void vnni_q8_prepare(const QLinear& w, CallData& cd);
-// True when qlinear_forward uses vnni_q8_kernel for q8 mode (use_simd(), AVX-VNNI present, not
-// pinned to the AVX2 kernels).
-bool use_vnni();
+// And once more for CPUs with AVX512-VNNI (qlinear_q8_avx512.cc): the same output bits.
+RowKernel avx512_q8_kernel(const QLinear& w);
+void avx512_q8_prepare(const QLinear& w, CallData& cd);
+// Which vpdpbusd build of the q8 kernels qlinear_forward may use (use_simd(), the CPU has it, the
+// kernel choice allows it): AVX-512 first, then AVX-VNNI, else none.
+enum class VnniBuild { None, AvxVnni, Avx512 };
+VnniBuild vnni_build();
 #endif
 
 }  // namespace detail

@@ -210,15 +210,18 @@ export function setScalarKernels(on: boolean): void {
 
 /**
  * Pins a kernel family: 'scalar' (portable), 'avx2' (AVX2 without the VNNI q8 kernels, which give
- * the same bits), 'vnni' (the VNNI q8 kernels at every M; 'auto' picks them per call, and on a CPU
- * without AVX-VNNI this is 'avx2'), or 'auto' (run-time selection, as setScalarKernels(false)).
+ * the same bits), 'vnni' (the AVX-VNNI q8 kernels at every M; 'auto' picks them per call), 'avx512'
+ * (the AVX512-VNNI q8 kernels, which 'auto' uses where the CPU has them), or 'auto' (run-time
+ * selection, as setScalarKernels(false)). On a CPU without that extension 'vnni' / 'avx512' are 'avx2'.
  */
-export function setKernels(choice: 'auto' | 'scalar' | 'avx2' | 'vnni'): void {
-  if (choice !== 'auto' && choice !== 'scalar' && choice !== 'avx2' && choice !== 'vnni') throw new InputError(`unknown kernel choice ${String(choice)}`);
+export type KernelChoice = 'auto' | 'scalar' | 'avx2' | 'vnni' | 'avx512';
+const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', 'scalar', 'avx2', 'vnni', 'avx512'];
+export function setKernels(choice: KernelChoice): void {
+  if (!KERNEL_CHOICES.includes(choice)) throw new InputError(`unknown kernel choice ${String(choice)}`);
   addon().kernelsSetKernels(choice);
 }
 
-/** Which kernels qlinearForward uses now: 'avx2-vnni' (AVX2, q8 mode with VNNI), 'avx2' or 'scalar'. */
+/** Which kernels qlinearForward uses now: 'avx512-vnni' / 'avx2-vnni' (AVX2, q8 mode with that VNNI build), 'avx2' or 'scalar'. */
 export function kernelIsa(): string {
   return addon().kernelsIsa();
 }
