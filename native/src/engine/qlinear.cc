@@ -314,11 +314,13 @@ void qlinear_forward(const QLinear& w, const float* x, int64_t M, float* y, Thre
   if (q8) q8_prepare(w, cd);
 #if defined(__x86_64__)
   if (use_simd()) {
-    // All three q8 builds give the same bits. The AVX-512 one is used at every M. The AVX-VNNI one
-    // for M > 1 and for one row only at 8 bits: measured in cache, CPU time, 1 thread, a 4-bit
-    // 9216x2560 layer is 3-7% slower with it at M = 1 (0.447 vs 0.434 ms) and 12% faster at M = 2
-    // and 4; an 8-bit 4096x2560 one at M = 1 is 18% faster (0.372 vs 0.452 ms), as vpdpbusd takes
-    // the codes as they are where AVX2 must widen them to int16 first.
+    // The three q8 builds give the same bits, except at 8 bits, where the two VNNI builds agree with
+    // each other but not with AVX2 (qlinear_q8_avx2.cc, Bytes8x4): a row's bits stay the same at
+    // every M as long as 8-bit rows never switch builds. The AVX-512 one is used at every M. The
+    // AVX-VNNI one for M > 1, and for every M at 8 bits: measured in cache, CPU time, 1 thread, a
+    // 4-bit 9216x2560 layer is 3-7% slower with it at M = 1 (0.447 vs 0.434 ms) and 12% faster at
+    // M = 2 and 4; an 8-bit 4096x2560 one at M = 1 is 18% faster (0.372 vs 0.452 ms), as vpdpbusd
+    // takes the codes as they are where AVX2 must widen them to int16 first.
     const VnniBuild vb = q8 ? vnni_build() : VnniBuild::None;
     const bool vnni_rows = M > 1 || w.bits == 8 || kernel_choice() == KernelChoice::Vnni;
     if (vb == VnniBuild::Avx512) {

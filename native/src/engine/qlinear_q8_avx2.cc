@@ -1,7 +1,7 @@
 // AVX2 kernels of the q8 mode (int8 activations, affine weights; x86-64 only, chosen at run time).
 //
 // A weight row is walked in steps (see the step kinds below): 4-bit rows 128 bytes (256 codes, 8
-// activation blocks) at a time, 2-bit and 8-bit rows 32 bytes, 3/5/6-bit rows 32 codes of a row
+// activation blocks) at a time, 8-bit rows 32 bytes (128 in the VNNI builds), 2-bit rows 32 bytes, 3/5/6-bit rows 32 codes of a row
 // unpacked to bytes beforehand; what is left of a row after its last whole step goes in 32-byte
 // chunks, then (codes that fill no chunk) to a scalar tail. A step is unpacked ONCE and applied to
 // every row of x in the batch: vpmaddubsw (unsigned codes x signed activation codes, pairs summed in
@@ -23,7 +23,9 @@
 // CPUs with AVX-VNNI: vpdpbusd (unsigned bytes x signed bytes, 4 products summed into each int32
 // lane without intermediate saturation) replaces each vpmaddubsw / vpaddw / vpmaddwd chain. Each
 // int32 lane then holds exactly the same codes' products as here, the integers are exact either
-// way, and the float steps are the same instructions, so both builds give the same bits.
+// way, and the float steps are the same instructions, so both builds give the same bits, except at
+// 8 bits, where the VNNI builds walk rows in steps of 4 blocks (Bytes8x4). qlinear_q8_avx512.cc
+// compiles them a third time for AVX512-VNNI (same bits as the AVX-VNNI build).
 #include "qlinear_avx2.h"
 
 #if defined(__x86_64__)
@@ -222,6 +224,30 @@ struct Bytes8Dp : OneVector {
   }
 };
 #endif
+#if MTPKIT_Q8_VNNI
+// 8 bits with vpdpbusd, four 32-byte chunks (128 codes, 4 blocks) per step, transposed as in Nib4x4:
+// lane j = 4h + i of each T_k holds bytes 16h + 4k .. 16h + 4k + 3 of chunk i, four codes of block i
+// of the step, so the 4 T_k of a row add up in int32 lanes and one float step covers 4 blocks
+// (Bytes8Dp takes one per block). The AVX2 build keeps Bytes8: there the transpose costs more than
+// the float steps it saves (measured in cache at M = 1: 0.41 vs 0.31 ms for an 8-bit 4096x2560
+// layer), so at 8 bits the VNNI builds and the AVX2 build sum in different orders (qlinear.cc never
+// mixes them within a model: on a CPU with VNNI, 8-bit rows take it at every M).
+struct Bytes8x4 {
+  static constexpr int kCC = 128, kBytes = 128, kVecs = 4, kPos = 32;
+  static constexpr bool kPacked = true;
+  using X = int8_t;
+  using Rem = Bytes8Dp;
+  struct W {
+    __m256i v[4];
+  };
+  static const X* codes(const CallData& cd) { return cd.xqp.data(); }
+  // byte P of T_v: byte P % 4 of lane j = P / 4 = 4h + i, which is code 32 i + 16 h + 4 v + P % 4.
+  static constexpr int code(int v, int P) { return 32 * ((P >> 2) & 3) + 16 * (P >> 4) + 4 * v + (P & 3); }
+  static constexpr int lane_block(int j) { return j & 3; }
+  MTPKIT_Q8 static inline void load(const uint8_t* p, W& w) { transpose4(p, w.v); }
+  MTPKIT_Q8 static inline __m256i dot(const W& w, const int8_t* x) { return dot_bytes<4>(w.v, x); }
+};
+#endif
 struct Unpacked : OneVector {  // 3/5/6 bits: the row is unpacked to one byte per code first (codes <= 63)
   static constexpr bool kPacked = false;
   using Rem = Unpacked;
@@ -244,7 +270,7 @@ struct Kind<4> {
 template <>
 struct Kind<8> {
 #if MTPKIT_Q8_VNNI
-  using D = Bytes8Dp;
+  using D = Bytes8x4;
 #else
   using D = Bytes8;
 #endif
