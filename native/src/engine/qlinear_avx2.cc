@@ -21,11 +21,11 @@ MTPKIT_AVX2 inline __m256i bytes8(const uint8_t* p) {
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
 }
 
-// Decoders: one block of a row (kPer * bits bytes: 8, or 4B for B = 3/5/6 bits) -> kPer vectors of
+// Decoders: one block of a row (kPer * kBits bytes: 8, or 4B for B = 3/5/6 bits) -> kPer vectors of
 // 8 element values (before the group scale). Vector p holds the codes at positions j*kPer + p of the
 // block (j = 0..7), except for AffineStream.
 struct Affine2 {
-  static constexpr int kPer = 4;
+  static constexpr int kPer = 4, kBits = 2;
   static constexpr bool kAffine = true;
   MTPKIT_AVX2 static inline void block(const uint8_t* p, __m256* out) {
     __m256i v = bytes8(p), m = _mm256_set1_epi32(3);
@@ -36,7 +36,7 @@ struct Affine2 {
   }
 };
 struct Affine4 {
-  static constexpr int kPer = 2;
+  static constexpr int kPer = 2, kBits = 4;
   static constexpr bool kAffine = true;
   MTPKIT_AVX2 static inline void block(const uint8_t* p, __m256* out) {
     __m256i v = bytes8(p);
@@ -45,7 +45,7 @@ struct Affine4 {
   }
 };
 struct Affine8 {
-  static constexpr int kPer = 1;
+  static constexpr int kPer = 1, kBits = 8;
   static constexpr bool kAffine = true;
   MTPKIT_AVX2 static inline void block(const uint8_t* p, __m256* out) { out[0] = _mm256_cvtepi32_ps(bytes8(p)); }
 };
@@ -53,7 +53,7 @@ struct Affine8 {
 // qlinear_avx2.h); vector p holds codes 8p .. 8p + 7, so x needs no permutation.
 template <int B>
 struct AffineStream {
-  static constexpr int kPer = 4;
+  static constexpr int kPer = 4, kBits = B;
   static constexpr bool kAffine = true;
   MTPKIT_AVX2 static inline void block(const uint8_t* p, __m256* out) {
     const __m256i v = unpack32<B>(p);
@@ -66,7 +66,7 @@ struct AffineStream {
 };
 // E2M1: magnitude from an 8-entry table (vpermps reads the low 3 bits), sign from bit 3.
 struct Fp4 {
-  static constexpr int kPer = 2;
+  static constexpr int kPer = 2, kBits = 4;
   static constexpr bool kAffine = false;
   MTPKIT_AVX2 static inline __m256 e2m1(__m256i c) {
     __m256 mag = _mm256_permutevar8x32_ps(_mm256_setr_ps(0.f, 0.5f, 1.f, 1.5f, 2.f, 3.f, 4.f, 6.f), c);
@@ -81,7 +81,7 @@ struct Fp4 {
 };
 // E4M3 as in detail::decode_e4m3: exponent and mantissa moved to f32 position, times 2^120.
 struct Fp8 {
-  static constexpr int kPer = 1;
+  static constexpr int kPer = 1, kBits = 8;
   static constexpr bool kAffine = false;
   MTPKIT_AVX2 static inline void block(const uint8_t* p, __m256* out) {
     __m256i v = bytes8(p);
@@ -105,7 +105,8 @@ MTPKIT_AVX2 void RowBlocks<D, NB, MB>::go(const Ctx& c, int64_t m0, int64_t n0) 
   const QLinear& w = *c.w;
   const int64_t K = w.cols, G = K / w.group;
   const int bpg = w.group / (8 * D::kPer);  // blocks per group
-  const int64_t bb = D::kPer * w.bits, gb = int64_t(w.group) * w.bits / 8, rb = K * w.bits / 8;
+  constexpr int64_t bb = D::kPer * D::kBits;  // bytes per block
+  const int64_t gb = int64_t(w.group) * w.bits / 8, rb = K * w.bits / 8;
   const uint8_t* wr = static_cast<const uint8_t*>(w.w) + n0 * rb;
   const int64_t ss = scale_size(w);
   const uint8_t* sr = static_cast<const uint8_t*>(w.scales) + n0 * G * ss;
