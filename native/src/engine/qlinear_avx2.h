@@ -1,6 +1,7 @@
 // Pieces shared by the AVX2 kernel files (qlinear_avx2.cc: float activations, qlinear_q8_avx2.cc:
-// int8 activations): horizontal sums, scale loads, the bias term, and the driver that walks weight
-// rows and slices of the batch. x86-64 only; every function carries its own target attribute.
+// int8 activations): horizontal sums, scale loads, the bias term, the unpacker of 3/5/6-bit codes,
+// and the driver that walks weight rows and slices of the batch. x86-64 only; every function carries
+// its own target attribute.
 #pragma once
 #include "qlinear_internal.h"
 
