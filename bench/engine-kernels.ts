@@ -2,7 +2,8 @@
  * Engine linear kernels against this machine's memory roofline, in one run:
  *  - read bandwidth: a native streaming read of a buffer much larger than the last-level cache;
  *  - qlinearForward GB/s (bytes of weights + scales + biases / time) for Qwen3.5-4B-shaped matrices,
- *    affine 4-bit and 8-bit, group 64, bf16 scales (each with float32 and with int8 'q8' activations),
+ *    affine 4-bit and 8-bit, group 64, bf16 scales (each with float32 and with int8 'q8' activations;
+ *    6-bit, standing for 3/5/6, with 'q8' only),
  *    and bf16 rows, at 1 and 2 threads, as a fraction
  *    of the read bandwidth at the same thread count (aim: >= 0.70 at M = 1);
  *  - beta(M) = time(M rows of x) / time(1) for M = 1..5 (aim: beta(2) <= 1.15, beta(4) <= 1.40),
@@ -128,6 +129,7 @@ export function run(opts: BenchOptions = {}): EngineKernelsResult {
   const formats: [string, 'affine' | 'BF16', number, ActivationMode][] = [
     ['affine 4-bit g64 bf16 f32', 'affine', 4, 'f32'],
     ['affine 4-bit g64 bf16 q8', 'affine', 4, 'q8'],
+    ['affine 6-bit g64 bf16 q8', 'affine', 6, 'q8'], // 3/5/6 bits share one kernel (codes straddle bytes)
     ['affine 8-bit g64 bf16 f32', 'affine', 8, 'f32'],
     ['affine 8-bit g64 bf16 q8', 'affine', 8, 'q8'],
     ['bf16', 'BF16', 16, 'f32'],

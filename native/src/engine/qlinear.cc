@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../quant_pack.h"
 #include "qlinear_internal.h"
 #include "thread_pool.h"
 
@@ -21,11 +22,46 @@ namespace detail {
 
 const float kE2M1[16] = {0.f, 0.5f, 1.f, 1.5f, 2.f, 3.f, 4.f, 6.f, -0.f, -0.5f, -1.f, -1.5f, -2.f, -3.f, -4.f, -6.f};
 
+// 3/5/6 bits: each 8 codes are the next B bytes of the stream, loaded as one little-endian value
+// and split to one byte per code at once (split8, the inverse of the converter's packing in
+// quant_pack.h); reads exactly g * B / 8 bytes. The B bytes are put together from whole loads: a
+// B-byte memcpy into a u64 goes through the stack and stalls on store forwarding.
+template <int B>
+inline uint64_t load_stream8(const uint8_t* p) {
+  static_assert(B == 3 || B == 5 || B == 6, "widths whose codes straddle bytes");
+  if constexpr (B == 3) return load_u16(p) | uint64_t(p[2]) << 16;
+  if constexpr (B == 5) return load_u32(p) | uint64_t(p[4]) << 32;
+  return load_u32(p) | uint64_t(load_u16(p + 4)) << 32;
+}
+template <int B>
+void unpack_stream(const uint8_t* p, int g, uint8_t* out) {
+  for (int i = 0; i < g; i += 8) {
+    const uint64_t c = quant::split8<B>(load_stream8<B>(p + i / 8 * B));
+    std::memcpy(out + i, &c, 8);
+  }
+}
+// As floats: bytes first, then a plain conversion loop (the compiler vectorizes it).
+template <int B>
+void unpack_stream(const uint8_t* p, int g, float* out) {
+  uint8_t b[128];
+  for (int i = 0; i < g; i += 128) {
+    const int n = std::min(128, g - i);
+    unpack_stream<B>(p + i / 8 * B, n, b);
+    for (int j = 0; j < n; ++j) out[i + j] = float(b[j]);
+  }
+}
+
 // Codes of one group starting at a word boundary (g*bits is a multiple of 32): MLX's packing
 // (ml-explore/mlx mlx/backend/common/quantized.h: each row one little-endian bit stream, code i at
 // stream bits [i*bits, (i+1)*bits), codes of 3/5/6 bits straddling word boundaries).
 template <class T>
 void unpack_codes(const uint8_t* p, int bits, int g, T* out) {
+  switch (bits) {
+    case 3: return unpack_stream<3>(p, g, out);
+    case 5: return unpack_stream<5>(p, g, out);
+    case 6: return unpack_stream<6>(p, g, out);
+    default: break;
+  }
   const uint32_t mask = (1u << bits) - 1u;
   if (bits == 8) {
     for (int i = 0; i < g; ++i) out[i] = T(p[i]);
@@ -37,7 +73,7 @@ void unpack_codes(const uint8_t* p, int bits, int g, T* out) {
   } else if (bits == 2) {
     for (int i = 0; i < g / 4; ++i)
       for (int j = 0; j < 4; ++j) out[4 * i + j] = T((p[i] >> (2 * j)) & 3u);
-  } else {
+  } else {  // any other width, one code at a time
     for (int i = 0; i < g; ++i) {
       int bit = i * bits;
       int wi = bit >> 5, sh = bit & 31;

@@ -1,7 +1,7 @@
 // AVX2 + FMA + F16C kernels of qlinear.h (x86-64 only; chosen at run time in qlinear.cc).
 //
 // Affine rows are summed as y = sum_g s_g * dot(q_g, x_g) + sum_g b_g * sum(x_g): the codes are
-// converted to floats once per 8-byte block and multiplied into every row of x in the batch (the
+// converted to floats once per block (8 bytes; 32 codes for 3/5/6 bits) and multiplied into every row of x in the batch (the
 // weights are read once for M rows), and the sums of x per group are computed once per call.
 // Nibble/crumb codes are unpacked with shifts and masks in code-stream order, so x is permuted once
 // per call to the same order (CallData::xperm). Each output's summation order depends only on the
@@ -21,10 +21,11 @@ MTPKIT_AVX2 inline __m256i bytes8(const uint8_t* p) {
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
 }
 
-// Decoders: one 8-byte block of a row -> kPer vectors of 8 element values (before the group scale).
-// Vector p holds the codes at positions j*kPer + p of the block (j = 0..7).
+// Decoders: one block of a row (kPer * kBits bytes: 8, or 4B for B = 3/5/6 bits) -> kPer vectors of
+// 8 element values (before the group scale). Vector p holds the codes at positions j*kPer + p of the
+// block (j = 0..7), except for AffineStream.
 struct Affine2 {
-  static constexpr int kPer = 4;
+  static constexpr int kPer = 4, kBits = 2;
   static constexpr bool kAffine = true;
   MTPKIT_AVX2 static inline void block(const uint8_t* p, __m256* out) {
     __m256i v = bytes8(p), m = _mm256_set1_epi32(3);
@@ -35,7 +36,7 @@ struct Affine2 {
   }
 };
 struct Affine4 {
-  static constexpr int kPer = 2;
+  static constexpr int kPer = 2, kBits = 4;
   static constexpr bool kAffine = true;
   MTPKIT_AVX2 static inline void block(const uint8_t* p, __m256* out) {
     __m256i v = bytes8(p);
@@ -44,13 +45,28 @@ struct Affine4 {
   }
 };
 struct Affine8 {
-  static constexpr int kPer = 1;
+  static constexpr int kPer = 1, kBits = 8;
   static constexpr bool kAffine = true;
   MTPKIT_AVX2 static inline void block(const uint8_t* p, __m256* out) { out[0] = _mm256_cvtepi32_ps(bytes8(p)); }
 };
+// 3/5/6 bits: 32 codes (4B bytes) per block, unpacked to bytes in code order (unpack32 in
+// qlinear_avx2.h); vector p holds codes 8p .. 8p + 7, so x needs no permutation.
+template <int B>
+struct AffineStream {
+  static constexpr int kPer = 4, kBits = B;
+  static constexpr bool kAffine = true;
+  MTPKIT_AVX2 static inline void block(const uint8_t* p, __m256* out) {
+    const __m256i v = unpack32<B>(p);
+    const __m128i h[2] = {_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)};
+    for (int i = 0; i < 2; ++i) {
+      out[2 * i] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(h[i]));
+      out[2 * i + 1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(h[i], 8)));
+    }
+  }
+};
 // E2M1: magnitude from an 8-entry table (vpermps reads the low 3 bits), sign from bit 3.
 struct Fp4 {
-  static constexpr int kPer = 2;
+  static constexpr int kPer = 2, kBits = 4;
   static constexpr bool kAffine = false;
   MTPKIT_AVX2 static inline __m256 e2m1(__m256i c) {
     __m256 mag = _mm256_permutevar8x32_ps(_mm256_setr_ps(0.f, 0.5f, 1.f, 1.5f, 2.f, 3.f, 4.f, 6.f), c);
@@ -65,7 +81,7 @@ struct Fp4 {
 };
 // E4M3 as in detail::decode_e4m3: exponent and mantissa moved to f32 position, times 2^120.
 struct Fp8 {
-  static constexpr int kPer = 1;
+  static constexpr int kPer = 1, kBits = 8;
   static constexpr bool kAffine = false;
   MTPKIT_AVX2 static inline void block(const uint8_t* p, __m256* out) {
     __m256i v = bytes8(p);
@@ -77,8 +93,8 @@ struct Fp8 {
 };
 
 
-// Rows m0..m0+MB of x against weight rows n0..n0+NB, for block-packed formats (2/4/8-bit codes,
-// fp4, fp8). Several weight rows at once give M = 1 independent dependency chains to overlap; each
+// Rows m0..m0+MB of x against weight rows n0..n0+NB, for block-packed formats (affine codes, fp4,
+// fp8). Several weight rows at once give M = 1 independent dependency chains to overlap; each
 // output is still summed exactly as it would be alone (NB changes the schedule, not the sums).
 template <class D, int NB, int MB>
 struct RowBlocks {
@@ -88,8 +104,9 @@ template <class D, int NB, int MB>
 MTPKIT_AVX2 void RowBlocks<D, NB, MB>::go(const Ctx& c, int64_t m0, int64_t n0) {
   const QLinear& w = *c.w;
   const int64_t K = w.cols, G = K / w.group;
-  const int bpg = w.group * w.bits / 64;  // 8-byte blocks per group
-  const int64_t gb = int64_t(bpg) * 8, rb = K * w.bits / 8;
+  const int bpg = w.group / (8 * D::kPer);  // blocks per group
+  constexpr int64_t bb = D::kPer * D::kBits;  // bytes per block
+  const int64_t gb = int64_t(w.group) * w.bits / 8, rb = K * w.bits / 8;
   const uint8_t* wr = static_cast<const uint8_t*>(w.w) + n0 * rb;
   const int64_t ss = scale_size(w);
   const uint8_t* sr = static_cast<const uint8_t*>(w.scales) + n0 * G * ss;
@@ -103,14 +120,13 @@ MTPKIT_AVX2 void RowBlocks<D, NB, MB>::go(const Ctx& c, int64_t m0, int64_t n0) 
       for (int m = 0; m < MB; ++m) qd[r][m] = _mm256_setzero_ps();
     const float* xk = xr + k * w.group;
     // The hardware prefetcher loses track of NB interleaved row streams: fetch the same place of the
-    // next NB rows (read right after these) ourselves, one cache line per row and line.
-    if ((k * gb & 63) == 0)
-      for (int r = 0; r < NB; ++r)
-        _mm_prefetch(reinterpret_cast<const char*>(wr + (NB + r) * rb + k * gb), _MM_HINT_T0);
+    // next NB rows (read right after these) ourselves: each line that starts within this group.
+    for (int64_t o = (k * gb + 63) & ~int64_t(63); o < (k + 1) * gb; o += 64)
+      for (int r = 0; r < NB; ++r) _mm_prefetch(reinterpret_cast<const char*>(wr + (NB + r) * rb + o), _MM_HINT_T0);
     for (int b = 0; b < bpg; ++b) {
       for (int r = 0; r < NB; ++r) {
         __m256 f[D::kPer];
-        D::block(wr + r * rb + k * gb + 8 * b, f);
+        D::block(wr + r * rb + k * gb + bb * b, f);
         for (int p = 0; p < D::kPer; ++p)
           for (int m = 0; m < MB; ++m)
             qd[r][m] = _mm256_fmadd_ps(f[p], _mm256_loadu_ps(xk + m * K + (b * D::kPer + p) * 8), qd[r][m]);
@@ -130,38 +146,6 @@ MTPKIT_AVX2 void RowBlocks<D, NB, MB>::go(const Ctx& c, int64_t m0, int64_t n0) 
         v += bias_dot(static_cast<const uint8_t*>(w.biases) + (n0 + r) * G * ss, w.sdt, ss, c.xsum + (m0 + m) * G, G);
       c.y[(m0 + m) * w.rows + n0 + r] = v;
     }
-}
-
-// Affine 3/5/6 bits: codes straddle words, so each group is unpacked to floats first (portable
-// unpacker), then applied to every row like the other formats.
-template <int MB>
-MTPKIT_AVX2 void row_unpacked(const Ctx& c, int64_t m0, int64_t n) {
-  const QLinear& w = *c.w;
-  const int64_t K = w.cols, G = K / w.group;
-  const int64_t gb = int64_t(w.group) * w.bits / 8;
-  const uint8_t* wr = static_cast<const uint8_t*>(w.w) + n * (K * w.bits / 8);
-  const int64_t ss = scale_size(w);
-  const uint8_t* sr = static_cast<const uint8_t*>(w.scales) + n * G * ss;
-  const float* xr = c.xs + m0 * K;
-  alignas(32) float codes[128];
-  __m256 acc[MB];
-  for (int m = 0; m < MB; ++m) acc[m] = _mm256_setzero_ps();
-  for (int64_t k = 0; k < G; ++k) {
-    unpack_codes(wr + k * gb, w.bits, w.group, codes);
-    __m256 qd[MB];
-    for (int m = 0; m < MB; ++m) qd[m] = _mm256_setzero_ps();
-    for (int i = 0; i < w.group; i += 8) {
-      __m256 f = _mm256_load_ps(codes + i);
-      for (int m = 0; m < MB; ++m) qd[m] = _mm256_fmadd_ps(f, _mm256_loadu_ps(xr + m * K + k * w.group + i), qd[m]);
-    }
-    __m256 s = _mm256_set1_ps(load_scale(sr + k * ss, w.sdt));
-    for (int m = 0; m < MB; ++m) acc[m] = _mm256_fmadd_ps(s, qd[m], acc[m]);
-  }
-  for (int m = 0; m < MB; ++m) {
-    float v = hsum(acc[m]) +
-              bias_dot(static_cast<const uint8_t*>(w.biases) + n * G * ss, w.sdt, ss, c.xsum + (m0 + m) * G, G);
-    c.y[(m0 + m) * w.rows + n] = v;
-  }
 }
 
 // Unquantized rows: two interleaved accumulators per row of x (16 elements per step), 8 more if
@@ -204,12 +188,6 @@ MTPKIT_AVX2 void row_floats(const Ctx& c, int64_t m0, int64_t n) {
 }
 
 
-template <int MB>
-struct UnpackedOne {
-  static void run(const Ctx& c, int64_t m0, int64_t n) { row_unpacked<MB>(c, m0, n); }
-};
-template <int MB>
-struct UnpackedRow : OneByOne<UnpackedOne<MB>> {};
 template <WFormat F>
 struct FloatRow {
   template <int MB>
@@ -223,9 +201,6 @@ struct FloatRow {
 template <class D>
 void blocks_kernel(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_t r1) {
   run_rows<MultiRow<RowBlocks, D>::template R>(w, cd, y, r0, r1);
-}
-void unpacked_kernel(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_t r1) {
-  run_rows<UnpackedRow>(w, cd, y, r0, r1);
 }
 template <WFormat F>
 void floats_kernel(const QLinear& w, const CallData& cd, float* y, int64_t r0, int64_t r1) {
@@ -254,7 +229,10 @@ RowKernel avx2_kernel(const QLinear& w) {
         case 2: return blocks_kernel<Affine2>;
         case 4: return blocks_kernel<Affine4>;
         case 8: return blocks_kernel<Affine8>;
-        default: return unpacked_kernel;
+        case 3: return blocks_kernel<AffineStream<3>>;
+        case 5: return blocks_kernel<AffineStream<5>>;
+        case 6: return blocks_kernel<AffineStream<6>>;
+        default: return nullptr;  // no other affine widths (MLX: 2, 3, 4, 5, 6, 8)
       }
   }
   return nullptr;

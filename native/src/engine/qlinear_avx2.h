@@ -1,6 +1,7 @@
 // Pieces shared by the AVX2 kernel files (qlinear_avx2.cc: float activations, qlinear_q8_avx2.cc:
-// int8 activations): horizontal sums, scale loads, the bias term, and the driver that walks weight
-// rows and slices of the batch. x86-64 only; every function carries its own target attribute.
+// int8 activations): horizontal sums, scale loads, the bias term, the unpacker of 3/5/6-bit codes,
+// and the driver that walks weight rows and slices of the batch. x86-64 only; every function carries
+// its own target attribute.
 #pragma once
 #include "qlinear_internal.h"
 
@@ -44,6 +45,66 @@ MTPKIT_AVX2 inline float bias_dot(const uint8_t* b, ScaleType t, int64_t ss, con
   float s = hsum(acc);
   for (int64_t k = G8; k < G; ++k) s += load_scale(b + k * ss, t) * xs[k];
   return s;
+}
+
+// Shuffle controls and multipliers of unpack32<B> (below), made at compile time. In 16-bit lane j of
+// a 128-bit half (code j, or 8 + j for the second control, of the half's 16 codes): the stream bytes
+// holding bits [jB, jB + B) of the half's 2B bytes, byte jB / 8 low and the next one high when the
+// code reaches into it (else 0x80: zero), counted from where the half's bytes start in its load.
+template <int B>
+constexpr int stream_load_bytes() {
+  return 4 * B >= 16 ? 16 : 8;  // bytes loaded per half
+}
+struct StreamTables {
+  alignas(32) int8_t shuf[2][32];  // codes 0-7 and 8-15 of each half
+  alignas(32) int16_t mul[16];     // 2^(16 - B - jB % 8): moves code j to the top of its lane
+};
+template <int B>
+constexpr StreamTables stream_tables() {
+  StreamTables t{};
+  for (int s = 0; s < 2; ++s)
+    for (int h = 0; h < 2; ++h) {
+      const int off = h == 0 ? 0 : stream_load_bytes<B>() - 2 * B;  // the high half's load ends at byte 4B
+      for (int j = 0; j < 8; ++j) {
+        const int first = (8 * s + j) * B, lo = first / 8, hi = (first + B - 1) / 8;
+        t.shuf[s][16 * h + 2 * j] = int8_t(off + lo);
+        t.shuf[s][16 * h + 2 * j + 1] = hi > lo ? int8_t(off + hi) : int8_t(-128);
+      }
+    }
+  for (int j = 0; j < 16; ++j) t.mul[j] = int16_t(1 << (16 - B - (j % 8) * B % 8));
+  return t;
+}
+template <int B>
+inline constexpr StreamTables kStreamTables = stream_tables<B>();
+
+// 32 codes of B = 3, 5 or 6 bits -> 32 bytes in code order, reading exactly the 4B bytes at p. MLX
+// packs a row as one little-endian bit stream, code i at bits [iB, (i + 1)B) (ml-explore/mlx
+// mlx/backend/common/quantized.h), so each 8 codes fill B bytes and the two 128-bit halves (16 codes
+// each, 2B bytes) are independent: the low half is loaded from p, the high one so that its load ends
+// at p + 4B (16 bytes, or 8 for 3 bits, where 4B = 12). Per half, two vpshufb put the (at most) two
+// bytes of each code into a 16-bit lane, vpmullw shifts each code to the top of its lane (its bit
+// offset within the byte, jB % 8, is the same for codes j and 8 + j), vpsrlw by 16 - B brings it down
+// with nothing above it, and vpackuswb joins the two sets of 8 (codes <= 63: no saturation).
+template <int B>
+MTPKIT_AVX2 inline __m256i unpack32(const uint8_t* p) {
+  static_assert(B == 3 || B == 5 || B == 6, "widths whose codes straddle bytes");
+  const StreamTables& t = kStreamTables<B>;
+  __m128i lo, hi;
+  if constexpr (stream_load_bytes<B>() == 16) {
+    lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 4 * B - 16));
+  } else {
+    lo = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    hi = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 4 * B - 8));
+  }
+  const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+  const __m256i mul = _mm256_load_si256(reinterpret_cast<const __m256i*>(t.mul));
+  __m256i c[2];
+  for (int s = 0; s < 2; ++s) {
+    const __m256i w = _mm256_shuffle_epi8(v, _mm256_load_si256(reinterpret_cast<const __m256i*>(t.shuf[s])));
+    c[s] = _mm256_srli_epi16(_mm256_mullo_epi16(w, mul), 16 - B);
+  }
+  return _mm256_packus_epi16(c[0], c[1]);
 }
 
 struct Ctx {

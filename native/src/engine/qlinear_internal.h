@@ -121,8 +121,9 @@ void q8_prepare(const QLinear& w, CallData& cd);
 // AVX2+FMA+F16C kernels (qlinear_avx2.cc); null when the format has no SIMD kernel.
 RowKernel avx2_kernel(const QLinear& w);
 void avx2_prepare(const QLinear& w, CallData& cd);
-// q8 mode (qlinear_q8_avx2.cc): the same quantizer bit for bit, the affine q8 kernels, and their
-// per-call layouts of the codes (after q8_prepare).
+// q8 mode (qlinear_q8_avx2.cc): the same quantizer bit for bit, the affine q8 kernels (null for a
+// width they do not handle: the portable kernel then), and their per-call layouts of the codes
+// (after q8_prepare).
 void avx2_quantize_blocks(const float* x, int64_t nblocks, int8_t* xq, float* d);
 RowKernel avx2_q8_kernel(const QLinear& w);
 void avx2_q8_prepare(const QLinear& w, CallData& cd);

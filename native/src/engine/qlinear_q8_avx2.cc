@@ -1,9 +1,9 @@
 // AVX2 kernels of the q8 mode (int8 activations, affine weights; x86-64 only, chosen at run time).
 //
 // A weight row is walked in steps (see the step kinds below): 4-bit rows 128 bytes (256 codes, 8
-// activation blocks) at a time, 8-bit rows 32 bytes (128 in the VNNI builds), 2-bit rows 32 bytes, 3/5/6-bit rows 32 codes of a row
-// unpacked to bytes beforehand; what is left of a row after its last whole step goes in 32-byte
-// chunks, then (codes that fill no chunk) to a scalar tail. A step is unpacked ONCE and applied to
+// activation blocks) at a time, 8-bit rows 32 bytes (128 in the VNNI builds), 2-bit rows 32 bytes,
+// 3/5/6-bit rows 32 codes (12, 20, 24 bytes) unpacked to bytes in registers; what is left of a row
+// after its last whole step goes in 32-byte chunks, then (codes that fill no chunk) to a scalar tail. A step is unpacked ONCE and applied to
 // every row of x in the batch: vpmaddubsw (unsigned codes x signed activation codes, pairs summed in
 // int16) and vpmaddwd (pairs of int16 into int32) give 8 int32 lanes, each a part of exactly one
 // activation block's integer dot product I_j, or all of it (the scheme of ggml-org/llama.cpp
@@ -17,7 +17,8 @@
 // the same bits alone and in any batch. The integer parts are exact, so only the float order differs
 // from the portable kernel (qlinear_q8.cc, per block then per group): the two paths agree to float
 // rounding, not bit for bit. The activation codes are laid out once per call in the order the
-// unpacking produces (CallData::xqp / xq16), with each lane's step in CallData::dv.
+// unpacking produces (CallData::xqp / xq16; 3/5/6 bits unpack in code order and read CallData::xq),
+// with each lane's step in CallData::dv.
 //
 // The same kernels are compiled a second time by qlinear_q8_vnni.cc with MTPKIT_Q8_VNNI = 1, for
 // CPUs with AVX-VNNI: vpdpbusd (unsigned bytes x signed bytes, 4 products summed into each int32
@@ -109,12 +110,13 @@ MTPKIT_Q8 inline __m256i dot_bytes(const __m256i* w, const int8_t* x) {
 // unpacked ONCE into W; dot() turns W and the step's activation codes into 8 int32 lanes, lane j
 // holding part (or all) of block lane_block(j) of the step. X: the activation code type. Rem: the
 // kind that walks what is left of a row after the last whole step (the kind itself when a step is
-// one 32-byte chunk). code(v, P): which code of the step vector v of W holds at position P (byte, or
-// int16 for 8 bits; the activation codes are laid out once per call in that order).
+// one 32-byte chunk). kLaidOut: code(v, P) gives which code of the step vector v of W holds at
+// position P (byte, or int16 for 8 bits), and the activation codes are laid out once per call in
+// that order; otherwise W holds the codes in order.
 template <int Bits>
 struct Packed {  // 2 or 4 bits, one 32-byte chunk: vector p holds codes b * kP + p (b = byte 0..31)
   static constexpr int kP = 8 / Bits, kCC = 32 * kP, kBytes = 32, kVecs = kP, kPos = 32;
-  static constexpr bool kPacked = true;
+  static constexpr bool kLaidOut = true;
   using X = int8_t;
   using Rem = Packed;
   struct W {
@@ -151,7 +153,7 @@ MTPKIT_Q8 inline void transpose4(const uint8_t* p, __m256i (&t)[4]) {
 // and one float step (convert, times d, fused add of times s) for 8 blocks.
 struct Nib4x4 {
   static constexpr int kCC = 256, kBytes = 128, kVecs = 8, kPos = 32;
-  static constexpr bool kPacked = true;
+  static constexpr bool kLaidOut = true;
   using X = int8_t;
   using Rem = Packed<4>;
   struct W {
@@ -177,7 +179,7 @@ struct Nib4x4 {
 #if !MTPKIT_Q8_VNNI
 struct Bytes8 {  // 8 bits: codes up to 255 would saturate vpmaddubsw, so both sides go to int16
   static constexpr int kCC = 32, kBytes = 32, kVecs = 2, kPos = 16;
-  static constexpr bool kPacked = true;
+  static constexpr bool kLaidOut = true;
   using X = int16_t;
   using Rem = Bytes8;
   struct W {
@@ -211,7 +213,7 @@ struct OneVector {
 // words j and 8 + j of the chunk side by side, and the activation codes are laid out to match.
 struct Bytes8Dp : OneVector {
   static constexpr int kVecs = 1, kPos = 32;
-  static constexpr bool kPacked = true;
+  static constexpr bool kLaidOut = true;
   using Rem = Bytes8Dp;
   static constexpr int code(int, int P) { return 2 * (P >> 2) + (P & 1) + 16 * ((P >> 1) & 1); }
   static const X* codes(const CallData& cd) { return cd.xqp.data(); }
@@ -234,7 +236,7 @@ struct Bytes8Dp : OneVector {
 // mixes them within a model: on a CPU with VNNI, 8-bit rows take it at every M).
 struct Bytes8x4 {
   static constexpr int kCC = 128, kBytes = 128, kVecs = 4, kPos = 32;
-  static constexpr bool kPacked = true;
+  static constexpr bool kLaidOut = true;
   using X = int8_t;
   using Rem = Bytes8Dp;
   struct W {
@@ -248,16 +250,20 @@ struct Bytes8x4 {
   MTPKIT_Q8 static inline __m256i dot(const W& w, const int8_t* x) { return dot_bytes<4>(w.v, x); }
 };
 #endif
-struct Unpacked : OneVector {  // 3/5/6 bits: the row is unpacked to one byte per code first (codes <= 63)
-  static constexpr bool kPacked = false;
-  using Rem = Unpacked;
+// 3/5/6 bits: 32 codes (4 * Bits bytes of the row) per step, unpacked to bytes in code order
+// (unpack32 in qlinear_avx2.h; codes <= 63), so the activation codes are read as quantized.
+template <int Bits>
+struct Stream : OneVector {
+  static constexpr int kBytes = 4 * Bits;
+  static constexpr bool kLaidOut = false;
+  using Rem = Stream;
   static const X* codes(const CallData& cd) { return cd.xq.data(); }
-  MTPKIT_Q8 static inline void load(const uint8_t* p, W& w) { w.v = load32(p); }
+  MTPKIT_Q8 static inline void load(const uint8_t* p, W& w) { w.v = unpack32<Bits>(p); }
 };
 
 template <int Bits>
 struct Kind {  // the step kind of each width
-  using D = Unpacked;
+  using D = Stream<Bits>;
 };
 template <>
 struct Kind<2> {
@@ -321,8 +327,8 @@ struct Q8Rows {
     __m256 v[NB][MB];
   };
   struct Args {
-    const uint8_t* const* src;  // NB rows (packed, or unpacked to bytes)
-    const uint8_t* wr;          // the packed rows, for prefetching
+    const uint8_t* const* src;  // NB rows
+    const uint8_t* wr;          // the first of them, for prefetching
     int64_t rb;
     const X* xr;  // codes of row m0
     const float* dr;  // lane steps of row m0
@@ -334,11 +340,9 @@ struct Q8Rows {
   MTPKIT_Q8 static inline __attribute__((always_inline)) Acc step(const Args& a, int64_t b, int64_t xo, int64_t lo,
                                                                    const __m256* s, Acc acc) {
     // As in qlinear_avx2.cc: the prefetcher loses track of NB interleaved streams, so fetch the same
-    // place of the next NB rows ourselves.
-    if (D::kPacked)
-      for (int64_t o = 0; o < E::kBytes; o += 64)
-        if (((b + o) & 63) == 0)
-          for (int r = 0; r < NB; ++r) _mm_prefetch(reinterpret_cast<const char*>(a.wr + (NB + r) * a.rb + b + o), _MM_HINT_T0);
+    // place of the next NB rows ourselves: each cache line that starts within this step's bytes.
+    for (int64_t o = (b + 63) & ~int64_t(63); o < b + E::kBytes; o += 64)
+      for (int r = 0; r < NB; ++r) _mm_prefetch(reinterpret_cast<const char*>(a.wr + (NB + r) * a.rb + o), _MM_HINT_T0);
     for (int r = 0; r < NB; ++r) {
       typename E::W wv;
       E::load(a.src[r] + b, wv);
@@ -387,17 +391,7 @@ MTPKIT_Q8 void Q8Rows<D, NB, MB>::go(const Ctx& c, int64_t m0, int64_t n0) {
   const uint8_t* wr = static_cast<const uint8_t*>(w.w) + n0 * rb;
   const uint8_t* sr = static_cast<const uint8_t*>(w.scales) + n0 * G * ss;
   const uint8_t* src[NB];
-  if (D::kPacked) {
-    for (int r = 0; r < NB; ++r) src[r] = wr + r * rb;
-  } else {
-    thread_local std::vector<uint8_t> buf;
-    buf.resize(size_t(NB * K));
-    const int64_t gb = int64_t(w.group) * w.bits / 8;
-    for (int r = 0; r < NB; ++r) {
-      for (int64_t k = 0; k < G; ++k) unpack_codes(wr + r * rb + k * gb, w.bits, w.group, buf.data() + r * K + k * w.group);
-      src[r] = buf.data() + r * K;
-    }
-  }
+  for (int r = 0; r < NB; ++r) src[r] = wr + r * rb;
   const Args a{src, wr, rb, D::codes(cd) + m0 * wk.kfull, cd.dv.data() + m0 * wk.lanes(), wk.kfull, wk.lanes()};
   Acc acc;
   for (int r = 0; r < NB; ++r)
@@ -448,7 +442,7 @@ void lay_out(const QLinear& w, CallData& cd) {
   const Walk wk = walk<D>(K);
   using Rm = typename D::Rem;
   const int64_t ks = wk.nstep * D::kCC;
-  if constexpr (D::kPacked) {
+  if constexpr (D::kLaidOut) {
     using X = typename D::X;
     std::vector<X>& buf = laid_out<X>(cd);
     buf.resize(size_t(M * wk.kfull));
@@ -533,7 +527,10 @@ RowKernel MTPKIT_Q8_NAME(q8_kernel)(const QLinear& w) {
     case 2: return q8_kernel<Kind<2>::D>;
     case 4: return q8_kernel<Kind<4>::D>;
     case 8: return q8_kernel<Kind<8>::D>;
-    default: return q8_kernel<Unpacked>;
+    case 3: return q8_kernel<Kind<3>::D>;
+    case 5: return q8_kernel<Kind<5>::D>;
+    case 6: return q8_kernel<Kind<6>::D>;
+    default: return nullptr;  // no other affine widths (MLX: 2, 3, 4, 5, 6, 8)
   }
 }
 
@@ -542,7 +539,10 @@ void MTPKIT_Q8_NAME(q8_prepare)(const QLinear& w, CallData& cd) {
     case 2: return lay_out<Kind<2>::D>(w, cd);
     case 4: return lay_out<Kind<4>::D>(w, cd);
     case 8: return lay_out<Kind<8>::D>(w, cd);
-    default: return lay_out<Unpacked>(w, cd);
+    case 3: return lay_out<Kind<3>::D>(w, cd);
+    case 5: return lay_out<Kind<5>::D>(w, cd);
+    case 6: return lay_out<Kind<6>::D>(w, cd);
+    default: return;
   }
 }
 
