@@ -64,7 +64,7 @@ export async function computeTensor(
   let shape: number[];
   const stacked = t.transforms.some((x) => x.kind === 'stack');
   if (stacked) {
-    data = Buffer.concat(loaded.map((l) => l.data));
+    data = adjacentSpan(loaded.map((l) => l.data)) ?? Buffer.concat(loaded.map((l) => l.data));
     shape = [loaded.length, ...loaded[0].shape];
   } else {
     if (loaded.length !== 1) throw new MtpkitError(`${loaded.length} sources without a stack transform`, { tensor: t.name });
@@ -109,6 +109,21 @@ export async function computeTensor(
     return { outputs: specs.map((spec, i) => ({ spec, data: q[i] })), warnings };
   }
   return { outputs: [{ spec: specs[0], data }], warnings };
+}
+
+/**
+ * One view over `parts` when they already lie one after the other in the same memory (SourceReader
+ * reads a stack's sources so): the stacked tensor without a copy. Otherwise undefined.
+ */
+export function adjacentSpan(parts: Buffer[]): Buffer | undefined {
+  const first = parts[0];
+  if (!first) return undefined;
+  let end = first.byteOffset + first.length;
+  for (const p of parts.slice(1)) {
+    if (p.buffer !== first.buffer || p.byteOffset !== end) return undefined;
+    end += p.length;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
 }
 
 /**
