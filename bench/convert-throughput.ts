@@ -16,7 +16,7 @@ import { bytesOption, hasFlag, optionValue, optionValues } from './support/cli-a
 import { measureIoFloor, type IoFloor } from './support/io-floor';
 import { prepareCache, type CacheMode, type CacheState } from './support/page-cache';
 import { planFacts } from './support/plan-facts';
-import type { ConvertPhases, ProbeResult } from './support/probe-types';
+import type { ConvertPhases, ProbeResult, ProbeRusage } from './support/probe-types';
 import { QUANT_UNAVAILABLE, runProbe } from './support/run-probe';
 import { formatQuantRoofline, quantRoofline, type QuantRoofline } from './support/quant-roofline';
 import { folderBytes, makeScratchDir, removeDir, requireFreeSpace } from './support/scratch';
@@ -70,8 +70,10 @@ export interface ThroughputRow {
   floorInputGBps: number;
   peakRss?: number;
   phases?: ConvertPhases;
+  /** CPU time and page faults of each repetition's probe process (where GNU time is available). */
+  rusageRuns?: (ProbeRusage | undefined)[];
   /** With baselineTree: its median convert seconds, ratio to the median floor, and each pair's ratio. */
-  baseline?: { seconds: number; ratio: number; ratioRuns: number[]; phases?: ConvertPhases; error?: string };
+  baseline?: { seconds: number; ratio: number; ratioRuns: number[]; phases?: ConvertPhases; rusageRuns?: (ProbeRusage | undefined)[]; error?: string };
 }
 
 export interface ThroughputResult {
@@ -218,6 +220,7 @@ async function measureRow(c: Ctx, mode: CacheMode, policy: string, repeat: numbe
       ratio: mb.seconds / floor.seconds,
       ratioRuns: runs.map((r) => (r.base?.ok ? r.base.seconds : NaN) / r.floor.seconds),
       phases: mb.phases,
+      rusageRuns: runs.map((r) => (r.base?.ok ? r.base.rusage : undefined)),
     };
   } else if (baseFailed && !baseFailed.ok) row.baseline = { seconds: NaN, ratio: NaN, ratioRuns: [], error: baseFailed.error };
   return {
@@ -230,6 +233,7 @@ async function measureRow(c: Ctx, mode: CacheMode, policy: string, repeat: numbe
     inputGBps: c.inputBytes / p.seconds / 1e9,
     peakRss: p.peakRss,
     phases: p.phases,
+    rusageRuns: runs.map((r) => (r.probe.ok ? r.probe.rusage : undefined)),
   };
 }
 
@@ -298,6 +302,14 @@ export function formatThroughput(r: ThroughputResult): string {
       );
     busy(x.policy, x.phases);
     busy(`${x.policy} (baseline)`, x.baseline?.phases);
+  }
+  if (r.rows.some((x) => x.rusageRuns?.some(Boolean))) {
+    lines.push('CPU of each conversion process (GNU time, node start-up included): user s / sys s / minor page faults (thousands)');
+    const ru = (u: ProbeRusage | undefined) => (u ? `${sec(u.userSeconds)}/${sec(u.sysSeconds)}/${(u.minorFaults / 1e3).toFixed(0)}k` : '-');
+    for (const x of r.rows) {
+      if (x.rusageRuns) lines.push(`  ${x.floorCache.mode} ${x.policy}: ${x.rusageRuns.map(ru).join('  ')}`);
+      if (x.baseline?.rusageRuns) lines.push(`  ${x.floorCache.mode} ${x.policy} (baseline): ${x.baseline.rusageRuns.map(ru).join('  ')}`);
+    }
   }
   if (r.roofline) lines.push(...formatQuantRoofline(r.roofline));
   if (r.scratchDir) lines.push(`kept: ${r.scratchDir}`);

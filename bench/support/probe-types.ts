@@ -28,6 +28,15 @@ export interface ConvertPhases {
   other?: number;
 }
 
+/** CPU time and page faults of the whole probe process (node start-up included), from GNU time. */
+export interface ProbeRusage {
+  userSeconds: number;
+  sysSeconds: number;
+  /** Faults served without I/O: mostly first touches of fresh memory (and of page-cache pages mapped in). */
+  minorFaults: number;
+  majorFaults: number;
+}
+
 export type ProbeResult =
   | {
       ok: true;
@@ -38,5 +47,7 @@ export type ProbeResult =
       rssBefore: number;
       peakRss: number;
       phases: ConvertPhases;
+      /** Linux with /usr/bin/time (GNU) only; set by the parent, so also for another tree's probe. */
+      rusage?: ProbeRusage;
     }
   | { ok: false; error: string };

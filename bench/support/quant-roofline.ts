@@ -3,7 +3,8 @@
  * the same process, interleaved round by round so background load hits both alike: one thread of
  * `readBandwidthRuns` (a streaming read of a buffer much larger than the caches) and one thread of the
  * affine quantizer on bf16 data (input GB/s). `ofRead` = quantize GB/s / read GB/s: how close the
- * kernel comes to only streaming its input once (output bytes are 1/4 to 1/2 more traffic).
+ * kernel comes to only streaming its input once (output bytes are 1/4 to 1/2 more traffic). The outputs
+ * go to buffers reused from call to call, as in convert.
  */
 import { f32ToBf16 } from '../../src/numeric/float-bits';
 import { quantize, quantKernels, type QuantKernel } from '../../src/quant/kernels';
@@ -50,8 +51,12 @@ export async function quantRoofline(opts: { rounds?: number; readMiB?: number; q
   const variants = quantKernels()
     .filter((k) => k !== 'scalar')
     .flatMap((kernel) => [4, 8].map((bits) => ({ bits, kernel })));
+  // Into the same output buffers every time, as convert does (its executor pools them): fresh ones
+  // would page-fault every output byte on each call and time the kernel's memory mapping, not its work.
+  const groups = data.length / 2 / 64;
+  const outs = new Map([4, 8].map((bits) => [bits, { weight: Buffer.alloc((data.length / 2) * bits / 8), scales: Buffer.alloc(groups * 2), biases: Buffer.alloc(groups * 2) }]));
   const q = (bits: number, kernel: QuantKernel) =>
-    quantize(data, { dtype: 'BF16', shape: [data.length / 2 / cols, cols], mode: 'affine', bits, groupSize: 64, rounding: 'metal', threads: 1, kernel });
+    quantize(data, { dtype: 'BF16', shape: [data.length / 2 / cols, cols], mode: 'affine', bits, groupSize: 64, rounding: 'metal', threads: 1, kernel }, outs.get(bits));
   for (const v of variants) await q(v.bits, v.kernel); // warm-up
   const read: number[] = [];
   const readCpu: number[] = [];

@@ -1,5 +1,7 @@
 // N-API entry points of the MLX quantizer kernels (quant_affine.h, quant_fp.h):
-//   quantQuantize(input, params) -> Promise<result>    quantQuantizeSync(input, params) -> result
+//   quantQuantize(input, params, out?) -> Promise<result>    quantQuantizeSync(input, params, out?) -> result
+//     out: optional { weight, scales, biases? } caller-owned buffers of exactly the output sizes, written
+//     in place of fresh ones (the result then holds these very buffers)
 //   quantDequantize(weight, scales, biases|null, params) -> Promise<Buffer>   quantDequantizeSync(...)
 //   quantFpEncode(kind, Float32Array) -> Buffer    (element / scale encoders, for tests)
 // Arguments are checked fully by the TypeScript wrapper (src/quant/kernels/native-quantize.ts);
@@ -7,6 +9,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -134,8 +137,9 @@ bool typed_bytes(Args& a, const Napi::Value& v, const char* what, Bytes& out, Na
 
 // Output buffers come from malloc, not node's zero-filled allocation: the kernels write every byte
 // (outputs of a failed call are dropped), and a fresh zeroed mapping per tensor costs a page fault and
-// a kernel memset per 4 KiB, about as long as quantizing. malloc reuses freed blocks of the sizes a
-// model's tensors repeat.
+// a kernel memset per 4 KiB, about as long as quantizing. malloc still maps blocks above its mmap
+// threshold afresh (glibc: mallopt(3), M_MMAP_THRESHOLD), and those fault on first write just the same,
+// so a caller quantizing many large tensors passes reused `out` buffers instead.
 Napi::Buffer<uint8_t> new_buffer(Napi::Env env, size_t n, Napi::ObjectReference& keep, uint8_t*& data) {
   data = static_cast<uint8_t*>(std::malloc(n == 0 ? 1 : n));
   if (data == nullptr) {
@@ -145,6 +149,32 @@ Napi::Buffer<uint8_t> new_buffer(Napi::Env env, size_t n, Napi::ObjectReference&
   Napi::Buffer<uint8_t> b = Napi::Buffer<uint8_t>::New(env, data, n, [](Napi::Env, uint8_t* p) { std::free(p); });
   keep = Napi::Persistent(b.As<Napi::Object>());
   return b;
+}
+
+// A caller-supplied output: out[key], a typed array of exactly `size` bytes. Memory the kernels write must
+// not alias the input or another output (the threads read and write disjoint ranges, nothing else).
+bool target_bytes(Args& a, const Napi::Object& out, const char* key, size_t size, Napi::ObjectReference& keep,
+                  uint8_t*& data) {
+  Napi::Value v = out.Get(key);
+  if (!v.IsTypedArray()) {
+    a.fail(std::string("quantize: out.") + key + " must be a Buffer / Uint8Array");
+    return false;
+  }
+  Napi::TypedArray t = v.As<Napi::TypedArray>();
+  if (t.ByteLength() != size) {
+    a.fail(std::string("quantize: out.") + key + " has " + std::to_string(t.ByteLength()) + " bytes, the output needs " +
+           std::to_string(size));
+    return false;
+  }
+  data = static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+  keep = Napi::Persistent(t.As<Napi::Object>());
+  return true;
+}
+
+bool overlaps(const uint8_t* a, size_t an, const uint8_t* b, size_t bn) {
+  if (an == 0 || bn == 0) return false;
+  auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
+  return x < y + bn && y < x + an;
 }
 
 void atomic_min(std::atomic<size_t>& a, size_t v) {
@@ -284,15 +314,45 @@ struct QuantizeCall {
     }
     job.threads = resolve_threads(int(threads));
     job.groups = n / size_t(job.gs);
-    new_buffer(env, n * size_t(job.bits) / 8, weight_ref, job.weight);
-    if (job.mode == Mode::Affine) {
-      size_t sb = job.groups * quant::dtype_bytes(job.dtype);
-      new_buffer(env, sb, scales_ref, job.scales);
-      new_buffer(env, sb, biases_ref, job.biases);
-    } else {
-      new_buffer(env, job.groups, scales_ref, job.scales);
-    }
+    const bool affine = job.mode == Mode::Affine;
+    const size_t wb = n * size_t(job.bits) / 8;
+    const size_t sb = affine ? job.groups * quant::dtype_bytes(job.dtype) : job.groups;
+    if (info.Length() > 2 && !info[2].IsUndefined()) return use_targets(a, info[2], wb, sb);
+    new_buffer(env, wb, weight_ref, job.weight);
+    new_buffer(env, sb, scales_ref, job.scales);
+    if (affine) new_buffer(env, sb, biases_ref, job.biases);
     return !env.IsExceptionPending();
+  }
+
+  // out = { weight, scales, biases (affine only) }: exact sizes, no aliasing.
+  bool use_targets(Args& a, const Napi::Value& v, size_t wb, size_t sb) {
+    if (!v.IsObject()) {
+      a.fail("quantize: out must be an object { weight, scales, biases? }");
+      return false;
+    }
+    Napi::Object out = v.As<Napi::Object>();
+    const bool affine = job.mode == Mode::Affine;
+    if (!target_bytes(a, out, "weight", wb, weight_ref, job.weight) ||
+        !target_bytes(a, out, "scales", sb, scales_ref, job.scales)) {
+      return false;
+    }
+    Napi::Value bv = out.Get("biases");
+    if (affine && !target_bytes(a, out, "biases", sb, biases_ref, job.biases)) return false;
+    if (!affine && !bv.IsUndefined()) {
+      a.fail("quantize: out.biases is for affine mode only");
+      return false;
+    }
+    const uint8_t* ranges[4] = {job.src.data, job.weight, job.scales, job.biases};
+    const size_t sizes[4] = {job.src.size, wb, sb, affine ? sb : 0};
+    for (int i = 0; i < 4; ++i) {
+      for (int j = i + 1; j < 4; ++j) {
+        if (overlaps(ranges[i], sizes[i], ranges[j], sizes[j])) {
+          a.fail("quantize: out buffers must not overlap the input or each other");
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   Napi::Object result(Napi::Env env) {

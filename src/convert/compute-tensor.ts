@@ -10,11 +10,11 @@ import type { PlannedTensor, SourceRef } from '../plan/types';
 import type { TensorSource } from '../source/checkpoint-source';
 import { addOne, moveAxis, sliceByteRanges } from './tensor-ops';
 import { outputSpecs } from '../plan/output-specs';
-import { quantizeTensor, type ComputeOptions } from './quantize-step';
+import { quantizeTensor, type ComputeOptions, type OutputMemory } from './quantize-step';
 import { assertFiniteSources } from './finite-sources';
 import { firstNonFinite } from '../numeric/non-finite';
 
-export type { ComputeOptions };
+export type { ComputeOptions, OutputMemory };
 
 export interface ComputedTensor {
   outputs: { spec: TensorSpec; data: Buffer }[];
@@ -42,7 +42,17 @@ export async function loadSources(src: TensorSource, t: PlannedTensor): Promise<
   return loaded;
 }
 
-export async function computeTensor(src: TensorSource, t: PlannedTensor, opts: ComputeOptions, preloaded?: LoadedSources): Promise<ComputedTensor> {
+/**
+ * `preloaded`: the sources, already read (else read here). `memory`: where quantized outputs go (see
+ * quantizeTensor); other outputs are the sources themselves or fresh buffers.
+ */
+export async function computeTensor(
+  src: TensorSource,
+  t: PlannedTensor,
+  opts: ComputeOptions,
+  preloaded?: LoadedSources,
+  memory?: OutputMemory,
+): Promise<ComputedTensor> {
   const specs = outputSpecs(t);
   if (specs.length === 0) return { outputs: [], warnings: [] };
   const warnings: string[] = [];
@@ -54,7 +64,7 @@ export async function computeTensor(src: TensorSource, t: PlannedTensor, opts: C
   let shape: number[];
   const stacked = t.transforms.some((x) => x.kind === 'stack');
   if (stacked) {
-    data = Buffer.concat(loaded.map((l) => l.data));
+    data = adjacentSpan(loaded.map((l) => l.data)) ?? Buffer.concat(loaded.map((l) => l.data));
     shape = [loaded.length, ...loaded[0].shape];
   } else {
     if (loaded.length !== 1) throw new MtpkitError(`${loaded.length} sources without a stack transform`, { tensor: t.name });
@@ -95,10 +105,25 @@ export async function computeTensor(src: TensorSource, t: PlannedTensor, opts: C
   }
 
   if (t.quant?.action === 'quantize') {
-    const q = await quantizeTensor(data, t, t.quant, opts);
+    const q = await quantizeTensor(data, t, t.quant, opts, memory);
     return { outputs: specs.map((spec, i) => ({ spec, data: q[i] })), warnings };
   }
   return { outputs: [{ spec: specs[0], data }], warnings };
+}
+
+/**
+ * One view over `parts` when they already lie one after the other in the same memory (SourceReader
+ * reads a stack's sources so): the stacked tensor without a copy. Otherwise undefined.
+ */
+export function adjacentSpan(parts: Buffer[]): Buffer | undefined {
+  const first = parts[0];
+  if (!first) return undefined;
+  let end = first.byteOffset + first.length;
+  for (const p of parts.slice(1)) {
+    if (p.buffer !== first.buffer || p.byteOffset !== end) return undefined;
+    end += p.length;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
 }
 
 /**

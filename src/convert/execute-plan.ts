@@ -8,6 +8,7 @@ import { tensorBytes } from '../safetensors/types';
 import type { FileLayout } from './shard-layout';
 import { computeTensor, type ComputeOptions } from './compute-tensor';
 import { SourceReader } from './source-reader';
+import { BufferPool } from './buffer-pool';
 import type { TensorSource } from '../source/checkpoint-source';
 import { MtpkitError } from '../errors';
 import { Sha256Stream } from '../native/sha256-stream';
@@ -55,6 +56,11 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
   const digests = new Map<string, FileDigest>();
   const hashing: Promise<void>[] = [];
   const reader = new SourceReader(src);
+  // Quantized outputs go into reused memory too (one buffer per tensor, back in the pool once written):
+  // fresh memory would page-fault all of it on every tensor, as long as quantizing takes. At most two
+  // are in use (tensor i computed, i-1 written), and two spares keep the largest sizes at hand.
+  const outPool = new BufferPool(2);
+  const outMemory = (bytes: number) => outPool.acquire(bytes);
   for (const shard of shards) {
     if (opts.skipFiles?.has(shard.file)) {
       tensorsDone += stored(shard);
@@ -80,7 +86,7 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
         opts.onProgress?.({ tensorsDone, tensorsTotal, bytesWritten, bytesTotal, current: unit.tensor.name });
         const loaded = await next!;
         next = i + 1 < shard.units.length ? load(i + 1) : undefined;
-        const computed = await computeTensor(src, unit.tensor, opts, loaded);
+        const computed = await computeTensor(src, unit.tensor, opts, loaded, outMemory);
         warnings.push(...computed.warnings);
         computed.outputs.forEach((o, i) => {
           const want = unit.specs[i];
@@ -92,8 +98,11 @@ export async function executeLayouts(src: TensorSource, layouts: FileLayout[], o
         });
         await writing;
         writing = (async () => {
+          // write() settles once the bytes are in the file (or copied into the writer's own buffer) and
+          // the sha256 sink has read them: only then may pooled memory be handed out again.
           for (const o of computed.outputs) await writer.write(o.data);
           reader.release(loaded); // outputs may be views of the sources: only now is nothing using them
+          for (const o of computed.outputs) outPool.release(o.data); // ignores buffers it did not lend
         })();
         writing.catch(() => undefined);
         bytesWritten += computed.outputs.reduce((a, o) => a + o.data.length, 0);

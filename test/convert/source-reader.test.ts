@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { BufferPool } from '../../src/convert/buffer-pool';
-import { readSource } from '../../src/convert/compute-tensor';
+import { adjacentSpan, computeTensor, readSource } from '../../src/convert/compute-tensor';
 import { SourceReader } from '../../src/convert/source-reader';
 import type { PlannedTensor, SourceRef } from '../../src/plan/types';
 import type { DType } from '../../src/safetensors/types';
@@ -124,6 +124,38 @@ describe('SourceReader', () => {
     expect(l[2].data.equals(await fresh(ref('mid', { axis: 0, start: 0, end: 1 })))).toBe(true);
   });
 
+  test('a stack: its sources one after the other in one pooled buffer, so the stacked tensor is that memory, no copy', async () => {
+    const reader = new SourceReader(src);
+    const refs = [ref('mid'), ref('mid', { axis: 1, start: 0, end: 96 }), ref('mid')];
+    const t = { ...planned(refs), transforms: [{ kind: 'stack' }], shape: [3, 40, 96] } as unknown as PlannedTensor;
+    const l = await reader.load(t);
+    expect(new Set(l.map((x) => x.data.buffer)).size).toBe(1);
+    expect(reader.pool.owns(l[0].data)).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      expect(l[i].data.equals(await fresh(refs[i]))).toBe(true);
+      expect(l[i].shape).toEqual([40, 96]);
+    }
+    const want = Buffer.concat(await Promise.all(refs.map(fresh)));
+    const span = adjacentSpan(l.map((x) => x.data))!;
+    expect(span.buffer).toBe(l[0].data.buffer);
+    expect(span.equals(want)).toBe(true);
+    // computeTensor takes the span as the stacked tensor (the random bytes read as U8: no finiteness check).
+    const u8 = (r: SourceRef): SourceRef => ({ ...r, dtype: 'U8', shape: [40, 192], slice: undefined });
+    const tu8 = { ...t, sources: refs.map(u8), dtype: 'U8', shape: [3, 40, 192] } as unknown as PlannedTensor;
+    const lu8 = await reader.load(tu8);
+    const r = await computeTensor(src, tu8, { rounding: 'metal' }, lu8);
+    expect(r.outputs[0].data.equals(want)).toBe(true);
+    expect(r.outputs[0].data.buffer).toBe(lu8[0].data.buffer); // the stack was not copied
+    reader.release(lu8);
+    // Parts not adjacent (order swapped, or separate memory): no span, the caller concatenates.
+    expect(adjacentSpan([l[1].data, l[0].data])).toBeUndefined();
+    expect(adjacentSpan([Buffer.alloc(4), Buffer.alloc(4)])).toBeUndefined();
+    reader.release(l);
+    expect(reader.pool.freeBytes).toBeGreaterThanOrEqual(want.length); // back once, as one buffer
+    const again = await reader.load(t);
+    expect([l[0].data.buffer, lu8[0].data.buffer]).toContain(again[0].data.buffer);
+  });
+
   test('a dropped tensor reads nothing; a source without readRangeInto falls back to fresh buffers', async () => {
     const reader = new SourceReader(src);
     expect(await reader.load({ ...planned([ref('big')]), quant: { action: 'drop' } } as PlannedTensor)).toEqual([]);
@@ -142,6 +174,34 @@ describe('SourceReader', () => {
 });
 
 describe('SourceReader with a source that still reads the buffer after the read (hashing it)', () => {
+  test('a stack shares one buffer: it goes back only once the source is done with it (asked once per buffer, as LocalSource answers)', async () => {
+    let unused!: () => void;
+    const busy = new Promise<void>((resolve) => (unused = resolve));
+    const tracked = new Set<ArrayBufferLike>();
+    const hashingSrc = {
+      readTensor: (n: string) => src.readTensor(n),
+      readRange: (n: string, a: number, b: number) => src.readRange(n, a, b),
+      readRangeInto: (n: string, a: number, dest: Buffer) => {
+        tracked.add(dest.buffer);
+        return src.readRangeInto(n, a, dest);
+      },
+      // Like LocalSource: the pending use of a buffer is handed out once, then forgotten.
+      whenUnused: (d: Uint8Array) => (tracked.delete(d.buffer) ? busy : undefined),
+    };
+    const reader = new SourceReader(hashingSrc);
+    const t = { ...planned([ref('mid'), ref('mid')]), transforms: [{ kind: 'stack' }], shape: [2, 40, 96] } as unknown as PlannedTensor;
+    const first = await reader.load(t);
+    reader.release(first);
+    expect(reader.pool.freeBytes).toBe(0);
+    const second = await reader.load(t);
+    expect(second[0].data.buffer).not.toBe(first[0].data.buffer);
+    unused();
+    await busy;
+    await new Promise((r) => setImmediate(r));
+    expect(reader.pool.freeBytes).toBeGreaterThan(0);
+  });
+
+
   test('a released buffer goes back to the pool only once whenUnused() settles', async () => {
     let unused!: () => void;
     const busy = new Promise<void>((resolve) => (unused = resolve));

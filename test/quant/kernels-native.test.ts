@@ -13,6 +13,7 @@ import {
   quantizeReference,
   quantizeSync,
   type QuantizeOptions,
+  type QuantizeTargets,
   type QuantizedTensor,
 } from '../../src/quant/kernels';
 import { encodeFloats } from '../../src/quant/kernels/float-io';
@@ -155,6 +156,65 @@ describe('threads, async and sync', () => {
     const q = await quantize(big, { ...opts, shape: [4096, 4096], threads: 1 });
     expect(immediateRan).toBe(true);
     expect(q.weight.length).toBe((4096 * 4096) / 2);
+  });
+});
+
+describe('caller-supplied outputs (out)', () => {
+  const values = makeTensor(GROUP_KINDS, 16, 1024, 64, 4, 21, 'BF16');
+  const data = encodeFloats(values, 'BF16');
+  const affine: QuantizeOptions = { dtype: 'BF16', shape: [16, 1024], mode: 'affine', bits: 4, groupSize: 64, rounding: 'metal', threads: 3 };
+  const nvfp4: QuantizeOptions = { ...affine, mode: 'nvfp4', groupSize: 16, globalScale: 2 };
+
+  /** Views of one garbage-filled buffer, in the executor's layout: the kernels must overwrite every byte. */
+  function targets(ref: QuantizedTensor, fill: number): QuantizeTargets {
+    const sizes = [ref.weight.length, ref.scales.length, ref.biases?.length ?? 0];
+    const buf = Buffer.alloc(3 + sizes.reduce((a, b) => a + b, 0), fill);
+    let at = 3; // odd offsets: the kernels must not assume alignment
+    const [weight, scales, biases] = sizes.map((n) => buf.subarray(at, (at += n)));
+    return ref.biases ? { weight, scales, biases } : { weight, scales };
+  }
+
+  test.each([
+    ['affine', affine],
+    ['nvfp4', nvfp4],
+  ] as const)('%s: same bytes as fresh outputs and as the reference, async and sync, written into the given buffers', async (_, opts) => {
+    const ref = quantizeReference(data, opts);
+    for (const fill of [0x00, 0xa5, 0xff]) {
+      const out = targets(ref, fill);
+      const q = await quantize(data, opts, out);
+      expectSame(ref, q, `async fill ${fill}`);
+      expectSame(quantizeSync(data, opts), q, `fresh vs given, fill ${fill}`);
+      expect(q.weight).toBe(out.weight); // the very buffers, not copies
+      expect(q.scales).toBe(out.scales);
+      expect(q.biases).toBe(out.biases);
+      const out2 = targets(ref, fill);
+      expectSame(ref, quantizeSync(data, opts, out2), `sync fill ${fill}`);
+      expect(out2.weight.equals(ref.weight)).toBe(true);
+    }
+  });
+
+  test('wrong sizes, a missing or stray biases buffer and aliasing are rejected before any work', async () => {
+    const ref = quantizeReference(data, affine);
+    const ok = () => targets(ref, 0);
+    const reject = async (opts: QuantizeOptions, out: QuantizeTargets, why: RegExp) => {
+      expect(() => quantizeSync(data, opts, out)).toThrow(why);
+      await expect(quantize(data, opts, out)).rejects.toThrow(why);
+    };
+    await reject(affine, { ...ok(), weight: Buffer.alloc(ref.weight.length - 4) }, /out\.weight has 8188 bytes, the weight of 16384 values at 4 bits needs 8192/);
+    await reject(affine, { ...ok(), scales: Buffer.alloc(ref.scales.length + 2) }, /out\.scales has 514 bytes, .* needs 512/);
+    await reject(affine, { weight: ok().weight, scales: ok().scales }, /out\.biases must be a Buffer of 512 bytes/);
+    const fp = quantizeReference(data, nvfp4);
+    await reject(nvfp4, { weight: Buffer.alloc(fp.weight.length), scales: Buffer.alloc(fp.scales.length), biases: Buffer.alloc(16) }, /out\.biases given, but nvfp4 quantization has no biases/);
+    // The addon checks sizes and aliasing itself (memory safety), whatever the wrapper let through.
+    const addon = quantAddon();
+    const params = { dtype: 'BF16' as const, mode: 'affine', bits: 4, groupSize: 64, numel: 16 * 1024, threads: 1, rounding: 'metal' };
+    expect(() => addon.quantQuantizeSync(data, params, { ...ok(), biases: Buffer.alloc(511) })).toThrow(/out\.biases has 511 bytes, the output needs 512/);
+    const shared = Buffer.alloc(ref.weight.length + ref.scales.length * 2);
+    const overlapping = { weight: shared.subarray(0, ref.weight.length), scales: shared.subarray(16, 16 + ref.scales.length), biases: shared.subarray(shared.length - ref.scales.length) };
+    expect(() => addon.quantQuantizeSync(data, params, overlapping)).toThrow(/out buffers must not overlap the input or each other/);
+    const inPlace = { ...ok(), weight: data.subarray(0, ref.weight.length) };
+    expect(() => addon.quantQuantizeSync(data, params, inPlace)).toThrow(/must not overlap/);
+    expect(() => addon.quantQuantizeSync(data, params, { ...ok(), scales: [] as unknown as Buffer })).toThrow(/out\.scales must be a Buffer/);
   });
 });
 

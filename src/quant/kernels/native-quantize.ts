@@ -4,8 +4,9 @@
  */
 import { InputError } from '../../errors';
 import { nativeAddon, resolveThreads } from '../../native/addon';
+import { FLOAT_DTYPE_BYTES } from '../../numeric/float-bits';
 import { nonFiniteError, decodeFloats } from './float-io';
-import type { DequantizeOptions, FloatDType, QuantizeOptions, QuantizedTensor, QuantKernel } from './types';
+import type { DequantizeOptions, FloatDType, QuantizeOptions, QuantizeTargets, QuantizedTensor, QuantKernel } from './types';
 import { resolveDequantize, resolveQuantize, type DequantParams, type QuantParams } from './validate';
 
 interface NativeQuantParams {
@@ -43,8 +44,8 @@ interface NativeDequantParams {
 
 /** The functions native/src/quantize.cc registers. */
 export interface QuantAddon {
-  quantQuantize(input: Uint8Array, params: NativeQuantParams): Promise<NativeQuantResult>;
-  quantQuantizeSync(input: Uint8Array, params: NativeQuantParams): NativeQuantResult;
+  quantQuantize(input: Uint8Array, params: NativeQuantParams, out?: QuantizeTargets): Promise<NativeQuantResult>;
+  quantQuantizeSync(input: Uint8Array, params: NativeQuantParams, out?: QuantizeTargets): NativeQuantResult;
   quantDequantize(weight: Uint8Array, scales: Uint8Array, biases: Uint8Array | null, params: NativeDequantParams): Promise<Buffer>;
   quantDequantizeSync(weight: Uint8Array, scales: Uint8Array, biases: Uint8Array | null, params: NativeDequantParams): Buffer;
   /** Affine kernel variants this machine runs, fastest first. */
@@ -80,6 +81,30 @@ function nativeParams(p: QuantParams, threads: number | undefined, kernel: Quant
   };
 }
 
+/** Byte sizes of a quantized tensor's outputs (what `out` must hold exactly). */
+function quantizedByteSizes(p: Pick<QuantParams, 'mode' | 'bits' | 'numel' | 'groups' | 'dtype'>): { weight: number; scales: number; biases?: number } {
+  const weight = (p.numel * p.bits) / 8;
+  if (p.mode !== 'affine') return { weight, scales: p.groups };
+  const scales = p.groups * FLOAT_DTYPE_BYTES[p.dtype];
+  return { weight, scales, biases: scales };
+}
+
+function checkTargets(p: QuantParams, out: QuantizeTargets | undefined): void {
+  if (!out) return;
+  const want = quantizedByteSizes(p);
+  for (const key of ['weight', 'scales', 'biases'] as const) {
+    const buf = out[key];
+    const n = want[key];
+    if (n === undefined) {
+      if (buf !== undefined) throw new InputError(`out.${key} given, but ${p.mode} quantization has no ${key}`, p.place);
+    } else if (!(buf instanceof Uint8Array)) {
+      throw new InputError(`out.${key} must be a Buffer of ${n} bytes`, p.place);
+    } else if (buf.byteLength !== n) {
+      throw new InputError(`out.${key} has ${buf.byteLength} bytes, the ${key} of ${p.numel} values at ${p.bits} bits needs ${n}`, p.place);
+    }
+  }
+}
+
 function finish(data: Uint8Array, p: QuantParams, r: NativeQuantResult): QuantizedTensor {
   if (r.nonFiniteIndex >= 0) {
     const size = p.dtype === 'F32' ? 4 : 2;
@@ -98,17 +123,22 @@ function finish(data: Uint8Array, p: QuantParams, r: NativeQuantResult): Quantiz
   };
 }
 
-/** Quantizes off the event loop on `threads` native threads (default: MTPKIT_THREADS, else all cores). */
-export async function quantize(data: Uint8Array, opts: QuantizeOptions): Promise<QuantizedTensor> {
+/**
+ * Quantizes off the event loop on `threads` native threads (default: MTPKIT_THREADS, else all cores),
+ * into `out` when given (reused memory: no page faults for fresh outputs), else into new buffers.
+ */
+export async function quantize(data: Uint8Array, opts: QuantizeOptions, out?: QuantizeTargets): Promise<QuantizedTensor> {
   const p = resolveQuantize(data, opts);
-  const r = await quantAddon().quantQuantize(data, nativeParams(p, opts.threads, opts.kernel));
+  checkTargets(p, out);
+  const r = await quantAddon().quantQuantize(data, nativeParams(p, opts.threads, opts.kernel), out);
   return finish(data, p, r);
 }
 
 /** Synchronous variant for small tensors (blocks the event loop while it runs). */
-export function quantizeSync(data: Uint8Array, opts: QuantizeOptions): QuantizedTensor {
+export function quantizeSync(data: Uint8Array, opts: QuantizeOptions, out?: QuantizeTargets): QuantizedTensor {
   const p = resolveQuantize(data, opts);
-  return finish(data, p, quantAddon().quantQuantizeSync(data, nativeParams(p, opts.threads, opts.kernel)));
+  checkTargets(p, out);
+  return finish(data, p, quantAddon().quantQuantizeSync(data, nativeParams(p, opts.threads, opts.kernel), out));
 }
 
 function dequantParams(p: DequantParams, threads: number | undefined): NativeDequantParams {

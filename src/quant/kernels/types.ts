@@ -52,6 +52,17 @@ export interface QuantizedTensor {
   biasesDType?: FloatDType;
 }
 
+/**
+ * Caller-owned memory for the native quantizer to write the outputs into instead of allocating them:
+ * each exactly its output's size (biases: affine only), none overlapping the input or another. The
+ * caller must leave them alone until the call settles; the result then holds these very buffers.
+ */
+export interface QuantizeTargets {
+  weight: Buffer;
+  scales: Buffer;
+  biases?: Buffer;
+}
+
 export interface DequantizeOptions {
   mode: QuantMode;
   bits: number;
