@@ -199,7 +199,7 @@ struct Bytes8 {  // 8 bits: codes up to 255 would saturate vpmaddubsw, so both s
 #endif
 // Steps of one 32-byte vector of byte codes: each int32 lane 4 codes of the step's one block.
 struct OneVector {
-  static constexpr int kCC = 32, kBytes = 32;
+  static constexpr int kCC = 32;
   using X = int8_t;
   struct W {
     __m256i v;
@@ -212,7 +212,7 @@ struct OneVector {
 // Bytes8's lane j, {2j, 2j+1, 16+2j, 17+2j}: a qword permute and an in-lane byte shuffle put 16-bit
 // words j and 8 + j of the chunk side by side, and the activation codes are laid out to match.
 struct Bytes8Dp : OneVector {
-  static constexpr int kVecs = 1, kPos = 32;
+  static constexpr int kBytes = 32, kVecs = 1, kPos = 32;
   static constexpr bool kLaidOut = true;
   using Rem = Bytes8Dp;
   static constexpr int code(int, int P) { return 2 * (P >> 2) + (P & 1) + 16 * ((P >> 1) & 1); }
