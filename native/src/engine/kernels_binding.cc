@@ -8,7 +8,7 @@
 //     matrix smaller than the last-level cache is still read from memory)
 //   kernelsReadBandwidth(bytes, threads, repeat) -> {bytes, wall, cpu} (seconds per pass)
 //   kernelsQuantizeActivations(x: Float32Array, M, K) -> {xq: Int8Array [M*K], d: Float32Array [M*K/kQB]}
-//   kernelsSetScalar(on), kernelsSetKernels('auto' | 'scalar' | 'avx2'),
+//   kernelsSetScalar(on), kernelsSetKernels('auto' | 'scalar' | 'avx2' | 'vnni' | 'avx512'),
 //   kernelsIsa() -> 'avx512-vnni' | 'avx2-vnni' | 'avx2' | 'scalar'
 // spec.act (optional, affine only): 1 = int8 activations (q8 mode), 0 = float32.
 // The TS wrapper validates everything; here only what keeps memory accesses in bounds, reported as
@@ -293,11 +293,7 @@ Napi::Value SetScalar(const Napi::CallbackInfo& info) {
 // 'auto' | 'scalar' | 'avx2' | 'vnni' | 'avx512' (kernels.ts checks the name).
 Napi::Value SetKernels(const Napi::CallbackInfo& info) {
   const std::string c = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "auto";
-  engine::qlinear_set_kernels(c == "scalar" ? engine::KernelChoice::Scalar
-                              : c == "avx2" ? engine::KernelChoice::Avx2
-                              : c == "vnni" ? engine::KernelChoice::Vnni
-                              : c == "avx512" ? engine::KernelChoice::Avx512
-                                            : engine::KernelChoice::Auto);
+  engine::qlinear_set_kernels(engine::kernel_choice_named(c.c_str()));
   return info.Env().Undefined();
 }
 

@@ -137,13 +137,7 @@ std::atomic<int> g_choice{-1};
 KernelChoice kernel_choice() {
   int v = g_choice.load(std::memory_order_relaxed);
   if (v < 0) {
-    const char* e = std::getenv("MTPKIT_KERNELS");
-    KernelChoice c = KernelChoice::Auto;
-    if (e && std::strcmp(e, "scalar") == 0) c = KernelChoice::Scalar;
-    if (e && std::strcmp(e, "avx2") == 0) c = KernelChoice::Avx2;
-    if (e && std::strcmp(e, "vnni") == 0) c = KernelChoice::Vnni;
-    if (e && std::strcmp(e, "avx512") == 0) c = KernelChoice::Avx512;
-    v = int(c);
+    v = int(kernel_choice_named(std::getenv("MTPKIT_KERNELS")));
     g_choice.store(v, std::memory_order_relaxed);
   }
   return KernelChoice(v);
@@ -325,6 +319,16 @@ void qlinear_row(const QLinear& w, int64_t row, float* out) {
 }
 
 void qlinear_force_scalar(bool on) { qlinear_set_kernels(on ? KernelChoice::Scalar : KernelChoice::Auto); }
+
+KernelChoice kernel_choice_named(const char* name) {
+  static const struct {
+    const char* name;
+    KernelChoice choice;
+  } kNames[] = {{"scalar", KernelChoice::Scalar}, {"avx2", KernelChoice::Avx2}, {"vnni", KernelChoice::Vnni}, {"avx512", KernelChoice::Avx512}};
+  for (const auto& n : kNames)
+    if (name && std::strcmp(name, n.name) == 0) return n.choice;
+  return KernelChoice::Auto;
+}
 
 void qlinear_set_kernels(KernelChoice c) { g_choice.store(int(c), std::memory_order_relaxed); }
 

@@ -66,13 +66,16 @@ int64_t qlinear_bytes(const QLinear& w);
 // different orders, so their outputs may differ in the last bits. MTPKIT_KERNELS=scalar in the
 // environment, or qlinear_force_scalar(true), pins the portable kernels (tests run both).
 void qlinear_force_scalar(bool on);
-// Auto: the best kernels the CPU runs (on x86-64 with AVX-VNNI, the q8 kernels use vpdpbusd);
-// Scalar: the portable ones; Avx2: the AVX2 ones without VNNI (the VNNI q8 kernels give the same
-// bits, tests compare them); Vnni: the AVX-VNNI q8 kernels at every M, where Auto picks them per
-// call; Avx512: the AVX512-VNNI q8 kernels (what Auto uses where the CPU has them). Vnni and Avx512
-// are for comparisons and tests: on a CPU without that extension they are Avx2.
-// MTPKIT_KERNELS=scalar / avx2 / vnni / avx512 in the environment picks the same.
+// Auto: the best kernels the CPU runs (on x86-64 with AVX-VNNI or AVX512-VNNI, the q8 kernels use
+// vpdpbusd); Scalar: the portable ones; Avx2: the AVX2 ones without VNNI (the VNNI q8 kernels give
+// the same bits except at 8 bits, where they agree to float rounding; tests compare them); Vnni: the
+// AVX-VNNI q8 kernels at every M, where Auto picks them per call; Avx512: the AVX512-VNNI q8 kernels
+// (what Auto uses where the CPU has them). Vnni and Avx512 are for comparisons and tests: on a CPU
+// without that extension they are Avx2. MTPKIT_KERNELS=scalar / avx2 / vnni / avx512 in the
+// environment picks the same.
 enum class KernelChoice { Auto = 0, Scalar = 1, Avx2 = 2, Vnni = 3, Avx512 = 4 };
+// "auto", "scalar", "avx2", "vnni", "avx512" (the MTPKIT_KERNELS and setKernels names); else Auto.
+KernelChoice kernel_choice_named(const char* name);
 void qlinear_set_kernels(KernelChoice c);
 // "avx512-vnni" or "avx2-vnni" (AVX2, and q8 mode with that VNNI build), "avx2" or "scalar": what
 // qlinear_forward uses now for formats that have a SIMD kernel.

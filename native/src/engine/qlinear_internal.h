@@ -128,10 +128,10 @@ void avx2_quantize_blocks(const float* x, int64_t nblocks, int8_t* xq, float* d)
 RowKernel avx2_q8_kernel(const QLinear& w);
 void avx2_q8_prepare(const QLinear& w, CallData& cd);
 // The same q8 kernels with vpdpbusd for CPUs with AVX-VNNI (qlinear_q8_vnni.cc): the same output
-// bits as the AVX2 ones.
+// bits as the AVX2 ones, except at 8 bits (other steps: the same to float rounding).
 RowKernel vnni_q8_kernel(const QLinear& w);
 void vnni_q8_prepare(const QLinear& w, CallData& cd);
-// And once more for CPUs with AVX512-VNNI (qlinear_q8_avx512.cc): the same output bits.
+// And once more for CPUs with AVX512-VNNI (qlinear_q8_avx512.cc): the AVX-VNNI build's bits.
 RowKernel avx512_q8_kernel(const QLinear& w);
 void avx512_q8_prepare(const QLinear& w, CallData& cd);
 // Which vpdpbusd build of the q8 kernels qlinear_forward may use (use_simd(), the CPU has it, the

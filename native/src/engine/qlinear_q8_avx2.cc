@@ -3,8 +3,8 @@
 // A weight row is walked in steps (see the step kinds below): 4-bit rows 128 bytes (256 codes, 8
 // activation blocks) at a time, 8-bit rows 32 bytes (128 in the VNNI builds), 2-bit rows 32 bytes,
 // 3/5/6-bit rows 32 codes (12, 20, 24 bytes) unpacked to bytes in registers; what is left of a row
-// after its last whole step goes in 32-byte chunks, then (codes that fill no chunk) to a scalar tail. A step is unpacked ONCE and applied to
-// every row of x in the batch: vpmaddubsw (unsigned codes x signed activation codes, pairs summed in
+// after its last whole step goes in 32-byte chunks, then (codes that fill no chunk) to a scalar
+// tail. A step is unpacked ONCE and applied to every row of x in the batch: vpmaddubsw (unsigned codes x signed activation codes, pairs summed in
 // int16) and vpmaddwd (pairs of int16 into int32) give 8 int32 lanes, each a part of exactly one
 // activation block's integer dot product I_j, or all of it (the scheme of ggml-org/llama.cpp
 // ggml/src/ggml-cpu/arch/x86/quants.c, mul_sum_us8_pairs_float). Saturation is impossible by
@@ -33,13 +33,13 @@
 #ifndef MTPKIT_Q8_VNNI
 #define MTPKIT_Q8_VNNI 0
 #endif
-// Each build's kernels live in a namespace of their own: an anonymous namespace alone does not keep
-// the two builds apart, as gcc gives templates instantiated with a template template argument from
-// one (avx2::run_rows<MultiRow<Q8Rows, D>::R>) weak linkage under the same name in both, and the
-// linker then keeps one of them for both builds.
 #ifndef MTPKIT_Q8_AVX512
 #define MTPKIT_Q8_AVX512 0
 #endif
+// Each build's kernels live in a namespace of their own: an anonymous namespace alone does not keep
+// the builds apart, as gcc gives templates instantiated with a template template argument from
+// one (avx2::run_rows<MultiRow<Q8Rows, D>::R>) weak linkage under the same name in all, and the
+// linker then keeps one of them for every build.
 #if MTPKIT_Q8_AVX512
 // AVX-512 VNNI (Ice Lake and later, Zen 4): the same 256-bit kernels, EVEX-encoded, with 32 vector
 // registers instead of 16, so a step's unpacked weights, activation codes and accumulators stay in
@@ -225,8 +225,6 @@ struct Bytes8Dp : OneVector {
     w.v = _mm256_shuffle_epi8(q, order);
   }
 };
-#endif
-#if MTPKIT_Q8_VNNI
 // 8 bits with vpdpbusd, four 32-byte chunks (128 codes, 4 blocks) per step, transposed as in Nib4x4:
 // lane j = 4h + i of each T_k holds bytes 16h + 4k .. 16h + 4k + 3 of chunk i, four codes of block i
 // of the step, so the 4 T_k of a row add up in int32 lanes and one float step covers 4 blocks

@@ -210,7 +210,7 @@ export function setScalarKernels(on: boolean): void {
 
 /**
  * Pins a kernel family: 'scalar' (portable), 'avx2' (AVX2 without the VNNI q8 kernels, which give
- * the same bits), 'vnni' (the AVX-VNNI q8 kernels at every M; 'auto' picks them per call), 'avx512'
+ * the same bits except at 8 bits, where they agree to float rounding), 'vnni' (the AVX-VNNI q8 kernels at every M; 'auto' picks them per call), 'avx512'
  * (the AVX512-VNNI q8 kernels, which 'auto' uses where the CPU has them), or 'auto' (run-time
  * selection, as setScalarKernels(false)). On a CPU without that extension 'vnni' / 'avx512' are 'avx2'.
  */
